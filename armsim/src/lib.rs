@@ -1,0 +1,1 @@
+//! armsim: a local Azure Resource Manager simulator (see ARCHITECTURE.md).
