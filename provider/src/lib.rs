@@ -1,1 +1,26 @@
-//! terraform-provider-trench library.
+//! terraform-provider-trench: composite Azure hub–spoke resources served
+//! over Terraform plugin protocol 6. See ARCHITECTURE.md for the map.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod conventions;
+pub mod data_sources;
+pub mod framework;
+pub mod functions;
+pub mod logging;
+pub mod plugin;
+mod tfplugin;
+pub mod value;
+
+use framework::Provider;
+
+/// The provider with everything it offers registered.
+pub fn provider() -> Provider {
+    Provider::new()
+        .with_data_source(data_sources::conventions::Conventions)
+        .with_function(functions::Name)
+        .with_function(functions::CompactName)
+}
+
+/// Version of this build.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
