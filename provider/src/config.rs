@@ -217,11 +217,7 @@ pub fn check_endpoint(url: &str) -> Result<(), String> {
         "https" => Ok(()),
         "http" => {
             let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-            if loopback {
-                Ok(())
-            } else {
-                Err(format!("uses plain HTTP to {host}; only HTTPS is allowed except to loopback"))
-            }
+            if loopback { Ok(()) } else { Err(format!("uses plain HTTP to {host}; only HTTPS is allowed except to loopback")) }
         }
         other => Err(format!("has scheme {other:?}; use https")),
     }
@@ -257,9 +253,9 @@ fn check(raw: &Raw, env: &dyn Fn(&str) -> Option<String>, resolve: bool) -> Resu
         match v {
             Val::Known(s) => Some((s.clone(), format!("`{attr}`"))),
             Val::Unknown => None,
-            Val::Null if resolve => env_names(attr)
-                .iter()
-                .find_map(|e| env(e).filter(|v| !v.is_empty()).map(|v| (v, format!("environment variable {e}")))),
+            Val::Null if resolve => {
+                env_names(attr).iter().find_map(|e| env(e).filter(|v| !v.is_empty()).map(|v| (v, format!("environment variable {e}"))))
+            }
             Val::Null => None,
         }
     };
@@ -281,7 +277,11 @@ fn check(raw: &Raw, env: &dyn Fn(&str) -> Option<String>, resolve: bool) -> Resu
     let uuid_attr = |attr: &str, v: &Val<String>, d: &mut Diagnostics| -> Option<String> {
         let (s, from) = pick(attr, v)?;
         if !is_uuid(&s) {
-            d.add_attr_error(AttrPath::root(attr), format!("Invalid {attr}"), format!("{from} must be a UUID such as 00000000-0000-0000-0000-000000000000; got {s:?}."));
+            d.add_attr_error(
+                AttrPath::root(attr),
+                format!("Invalid {attr}"),
+                format!("{from} must be a UUID such as 00000000-0000-0000-0000-000000000000; got {s:?}."),
+            );
         }
         Some(s)
     };
@@ -321,17 +321,23 @@ fn check(raw: &Raw, env: &dyn Fn(&str) -> Option<String>, resolve: bool) -> Resu
         } else if resolve {
             match std::fs::read_to_string(&path) {
                 Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
-                Ok(_) => d.add_attr_error(AttrPath::root("ca_certificate_file"), "Not a PEM certificate", format!("{from} ({path}) holds no PEM certificate.")),
-                Err(e) => d.add_attr_error(AttrPath::root("ca_certificate_file"), "Cannot read CA certificate", format!("{from} ({path}): {e}.")),
+                Ok(_) => d.add_attr_error(
+                    AttrPath::root("ca_certificate_file"),
+                    "Not a PEM certificate",
+                    format!("{from} ({path}) holds no PEM certificate."),
+                ),
+                Err(e) => {
+                    d.add_attr_error(AttrPath::root("ca_certificate_file"), "Cannot read CA certificate", format!("{from} ({path}): {e}."))
+                }
             }
         }
         path
     });
 
-    if let Some((s, from)) = pick("oidc_request_url", &raw.oidc_request_url) {
-        if let Err(why) = check_endpoint(&s) {
-            d.add_attr_error(AttrPath::root("oidc_request_url"), "Invalid oidc_request_url", format!("{from} {why}."));
-        }
+    if let Some((s, from)) = pick("oidc_request_url", &raw.oidc_request_url)
+        && let Err(why) = check_endpoint(&s)
+    {
+        d.add_attr_error(AttrPath::root("oidc_request_url"), "Invalid oidc_request_url", format!("{from} {why}."));
     }
 
     let mut default_tags = BTreeMap::new();

@@ -108,7 +108,9 @@ impl AzureType {
         use AzureType::*;
         match self {
             ResourceGroup => "1-90 characters: letters, digits, '_', '-', '.', '(', ')'; not ending in '.'",
-            VirtualNetwork | PrivateEndpoint => "2-64 characters: letters, digits, '_', '.', '-'; start alphanumeric, end alphanumeric or '_'",
+            VirtualNetwork | PrivateEndpoint => {
+                "2-64 characters: letters, digits, '_', '.', '-'; start alphanumeric, end alphanumeric or '_'"
+            }
             Subnet | Peering | PublicIp | FirewallPolicy | RouteTable | NetworkSecurityGroup | NetworkInterface => {
                 "1-80 characters: letters, digits, '_', '.', '-'; start alphanumeric, end alphanumeric or '_'"
             }
@@ -118,7 +120,9 @@ impl AzureType {
             ContainerRegistry => "5-50 characters: letters and digits only; globally unique",
             KeyVault => "3-24 characters: letters, digits, '-'; start with a letter, end alphanumeric, no '--'; globally unique",
             PostgresServer => "3-63 characters: lowercase letters, digits, '-'; start and end alphanumeric; globally unique",
-            ServiceBusNamespace => "6-50 characters: letters, digits, '-'; start with a letter, end alphanumeric; not ending in '-sb' or '-mgmt'; globally unique",
+            ServiceBusNamespace => {
+                "6-50 characters: letters, digits, '-'; start with a letter, end alphanumeric; not ending in '-sb' or '-mgmt'; globally unique"
+            }
             LogAnalyticsWorkspace => "4-63 characters: letters, digits, '-'; start and end alphanumeric",
             StorageAccount => "3-24 characters: lowercase letters and digits only; globally unique",
             StorageContainer => "3-63 characters: lowercase letters, digits, '-'; start alphanumeric, no '--'",
@@ -141,13 +145,21 @@ impl AzureType {
                 len_in(name, 1, 90) && name.chars().all(|c| c.is_alphanumeric() || "_-.()".contains(c)) && !name.ends_with('.')
             }
             VirtualNetwork | PrivateEndpoint => network_rule(name, 2, 64),
-            Subnet | Peering | PublicIp | FirewallPolicy | RouteTable | NetworkSecurityGroup | NetworkInterface => network_rule(name, 1, 80),
+            Subnet | Peering | PublicIp | FirewallPolicy | RouteTable | NetworkSecurityGroup | NetworkInterface => {
+                network_rule(name, 1, 80)
+            }
             Firewall => network_rule(name, 1, 56),
             VirtualMachine => {
-                len_in(name, 1, 64) && name.chars().all(|c| alnum(c) || "-.".contains(c)) && name.starts_with(alnum) && name.ends_with(alnum)
+                len_in(name, 1, 64)
+                    && name.chars().all(|c| alnum(c) || "-.".contains(c))
+                    && name.starts_with(alnum)
+                    && name.ends_with(alnum)
             }
             ManagedCluster => {
-                len_in(name, 1, 63) && name.chars().all(|c| alnum(c) || "-_".contains(c)) && name.starts_with(alnum) && name.ends_with(alnum)
+                len_in(name, 1, 63)
+                    && name.chars().all(|c| alnum(c) || "-_".contains(c))
+                    && name.starts_with(alnum)
+                    && name.ends_with(alnum)
             }
             ContainerRegistry => len_in(name, 5, 50) && name.chars().all(alnum),
             KeyVault => {
@@ -190,21 +202,27 @@ pub struct TokenError {
 /// Checks an environment name: 2-12 lowercase letters and digits, starting
 /// with a letter (it ends up inside names that forbid hyphens).
 pub fn check_environment(env: &str) -> Result<(), String> {
-    let ok = len_in(env, 2, 12) && env.starts_with(|c: char| c.is_ascii_lowercase()) && env.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let ok = len_in(env, 2, 12)
+        && env.starts_with(|c: char| c.is_ascii_lowercase())
+        && env.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if ok {
         Ok(())
     } else {
-        Err(format!("environment {env:?} must be 2-12 lowercase letters or digits, starting with a letter (for example \"dev\" or \"prod\")"))
+        Err(format!(
+            "environment {env:?} must be 2-12 lowercase letters or digits, starting with a letter (for example \"dev\" or \"prod\")"
+        ))
     }
 }
 
 fn check_token(what: &str, t: &str) -> Result<(), String> {
-    let ok = len_in(t, 1, 24)
-        && t.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+    let ok =
+        len_in(t, 1, 24) && t.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
     if ok {
         Ok(())
     } else {
-        Err(format!("{what} {t:?} must be 1-24 lowercase letters or digits, optionally joined by single hyphens (for example \"core\" or \"catalog-api\")"))
+        Err(format!(
+            "{what} {t:?} must be 1-24 lowercase letters or digits, optionally joined by single hyphens (for example \"core\" or \"catalog-api\")"
+        ))
     }
 }
 
@@ -315,17 +333,75 @@ pub fn check_tag(key: &str, value: &str) -> Result<(), String> {
 /// Azure regions trench accepts (public, US Government, China), lowercase
 /// as ARM spells them.
 pub const LOCATIONS: &[&str] = &[
-    "australiacentral", "australiacentral2", "australiaeast", "australiasoutheast", "austriaeast", "belgiumcentral",
-    "brazilsouth", "brazilsoutheast", "canadacentral", "canadaeast", "centralindia", "centralus", "chilecentral",
-    "eastasia", "eastus", "eastus2", "francecentral", "francesouth", "germanynorth", "germanywestcentral",
-    "indonesiacentral", "israelcentral", "italynorth", "japaneast", "japanwest", "jioindiacentral", "jioindiawest",
-    "koreacentral", "koreasouth", "malaysiawest", "mexicocentral", "newzealandnorth", "northcentralus", "northeurope",
-    "norwayeast", "norwaywest", "polandcentral", "qatarcentral", "southafricanorth", "southafricawest",
-    "southcentralus", "southeastasia", "southindia", "spaincentral", "swedencentral", "swedensouth",
-    "switzerlandnorth", "switzerlandwest", "uaecentral", "uaenorth", "uksouth", "ukwest", "westcentralus",
-    "westeurope", "westindia", "westus", "westus2", "westus3",
-    "usgovarizona", "usgovtexas", "usgovvirginia", "usdodcentral", "usdodeast",
-    "chinaeast", "chinaeast2", "chinaeast3", "chinanorth", "chinanorth2", "chinanorth3",
+    "australiacentral",
+    "australiacentral2",
+    "australiaeast",
+    "australiasoutheast",
+    "austriaeast",
+    "belgiumcentral",
+    "brazilsouth",
+    "brazilsoutheast",
+    "canadacentral",
+    "canadaeast",
+    "centralindia",
+    "centralus",
+    "chilecentral",
+    "eastasia",
+    "eastus",
+    "eastus2",
+    "francecentral",
+    "francesouth",
+    "germanynorth",
+    "germanywestcentral",
+    "indonesiacentral",
+    "israelcentral",
+    "italynorth",
+    "japaneast",
+    "japanwest",
+    "jioindiacentral",
+    "jioindiawest",
+    "koreacentral",
+    "koreasouth",
+    "malaysiawest",
+    "mexicocentral",
+    "newzealandnorth",
+    "northcentralus",
+    "northeurope",
+    "norwayeast",
+    "norwaywest",
+    "polandcentral",
+    "qatarcentral",
+    "southafricanorth",
+    "southafricawest",
+    "southcentralus",
+    "southeastasia",
+    "southindia",
+    "spaincentral",
+    "swedencentral",
+    "swedensouth",
+    "switzerlandnorth",
+    "switzerlandwest",
+    "uaecentral",
+    "uaenorth",
+    "uksouth",
+    "ukwest",
+    "westcentralus",
+    "westeurope",
+    "westindia",
+    "westus",
+    "westus2",
+    "westus3",
+    "usgovarizona",
+    "usgovtexas",
+    "usgovvirginia",
+    "usdodcentral",
+    "usdodeast",
+    "chinaeast",
+    "chinaeast2",
+    "chinaeast3",
+    "chinanorth",
+    "chinanorth2",
+    "chinanorth3",
 ];
 
 /// Checks a location; the error suggests the closest known one.

@@ -33,11 +33,7 @@ pub fn init(level: Option<Level>) {
     // Our own events at the requested level; libraries (h2, rustls) only
     // when something is wrong.
     let filter = tracing_subscriber::EnvFilter::new(format!("warn,trench_provider={level},terraform_provider_trench={level}"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .event_format(HclogJson)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).event_format(HclogJson).try_init();
 }
 
 /// One JSON object per event: `@level`, `@message`, `@module`, `@timestamp`

@@ -14,7 +14,11 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some("--help" | "-h") => {
-            println!("terraform-provider-trench {}\n\n{}\n\nOptions:\n  --debug    serve for TF_REATTACH_PROVIDERS (for debuggers)\n  --version  print the version", trench_provider::VERSION, plugin::NOT_BY_HAND);
+            println!(
+                "terraform-provider-trench {}\n\n{}\n\nOptions:\n  --debug    serve for TF_REATTACH_PROVIDERS (for debuggers)\n  --version  print the version",
+                trench_provider::VERSION,
+                plugin::NOT_BY_HAND
+            );
             return ExitCode::SUCCESS;
         }
         Some("--debug") | None => {}
@@ -25,11 +29,9 @@ fn main() -> ExitCode {
     }
     let debug = args.first().is_some_and(|a| a == "--debug");
     // Checked before starting anything so a human gets the message at once.
-    if !debug {
-        if let Err(e) = plugin::check_environment(&env) {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
+    if !debug && let Err(e) = plugin::check_environment(&env) {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
     }
     trench_provider::logging::init(trench_provider::logging::level_from_env(&env).or(debug.then_some(tracing::Level::DEBUG)));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -40,9 +42,8 @@ fn main() -> ExitCode {
         }
     };
     let provider = Arc::new(trench_provider::provider());
-    let result: Result<(), StartError> = runtime.block_on(async {
-        if debug { plugin::run_debug(provider).await } else { plugin::run_managed(provider, &env).await }
-    });
+    let result: Result<(), StartError> =
+        runtime.block_on(async { if debug { plugin::run_debug(provider).await } else { plugin::run_managed(provider, &env).await } });
     // Don't wait for stray tasks (e.g. a retry sleeping) once serving is over.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {

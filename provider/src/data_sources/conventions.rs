@@ -71,21 +71,23 @@ impl DataSource for Conventions {
             Err(e) => return e.into(),
         };
         let mut d = Diagnostics::new();
-        if let Val::Known(env) = &c.environment {
-            if let Err(e) = conventions::check_environment(env) {
-                d.add_attr_error(AttrPath::root("environment"), "Invalid environment", e);
-            }
+        if let Val::Known(env) = &c.environment
+            && let Err(e) = conventions::check_environment(env)
+        {
+            d.add_attr_error(AttrPath::root("environment"), "Invalid environment", e);
         }
-        if let Val::Known(loc) = &c.location {
-            if let Err(e) = conventions::check_location(loc) {
-                d.add_attr_error(AttrPath::root("location"), "Unknown location", e);
-            }
+        if let Val::Known(loc) = &c.location
+            && let Err(e) = conventions::check_location(loc)
+        {
+            d.add_attr_error(AttrPath::root("location"), "Unknown location", e);
         }
-        for (attr, tag, v) in [("owner", "owner", &c.owner), ("cost_center", "cost-center", &c.cost_center), ("purpose", "purpose", &c.purpose)] {
-            if let Val::Known(v) = v {
-                if let Err(e) = conventions::check_tag(tag, v) {
-                    d.add_attr_error(AttrPath::root(attr), "Invalid tag value", e);
-                }
+        for (attr, tag, v) in
+            [("owner", "owner", &c.owner), ("cost_center", "cost-center", &c.cost_center), ("purpose", "purpose", &c.purpose)]
+        {
+            if let Val::Known(v) = v
+                && let Err(e) = conventions::check_tag(tag, v)
+            {
+                d.add_attr_error(AttrPath::root(attr), "Invalid tag value", e);
             }
         }
         d
@@ -101,10 +103,19 @@ impl DataSource for Conventions {
             Err(e) => return StateResult::failed(Value::Null, e.into()),
         };
         let Val::Known(env) = c.environment else {
-            return StateResult::failed(Value::Null, Diagnostics::attr_error(AttrPath::root("environment"), "Environment not known", "The environment must be known to read conventions."));
+            return StateResult::failed(
+                Value::Null,
+                Diagnostics::attr_error(
+                    AttrPath::root("environment"),
+                    "Environment not known",
+                    "The environment must be known to read conventions.",
+                ),
+            );
         };
         let defaults = ctx.configured().map(|p| p.config.default_tags.clone()).unwrap_or_default();
-        let pick = |v: Val<String>, tag: &str, fallback: &str| v.into_option().or_else(|| defaults.get(tag).cloned()).unwrap_or_else(|| fallback.to_owned());
+        let pick = |v: Val<String>, tag: &str, fallback: &str| {
+            v.into_option().or_else(|| defaults.get(tag).cloned()).unwrap_or_else(|| fallback.to_owned())
+        };
         let owner = pick(c.owner, "owner", DEFAULT_OWNER);
         let cost_center = pick(c.cost_center, "cost-center", DEFAULT_COST_CENTER);
         let purpose = pick(c.purpose, "purpose", DEFAULT_PURPOSE);
@@ -117,11 +128,19 @@ impl DataSource for Conventions {
         for (key, n) in conventions::estate_names(&env) {
             let verdict = n.azure_type.check(&n.name);
             if let Err(e) = &verdict {
-                diags.add_warning(Some(AttrPath::root("environment")), format!("Conventional name for {key} breaks Azure's naming rule"), e.clone());
+                diags.add_warning(
+                    Some(AttrPath::root("environment")),
+                    format!("Conventional name for {key} breaks Azure's naming rule"),
+                    e.clone(),
+                );
             }
             name_checks.insert(
                 key.to_owned(),
-                NameCheck { resource_type: n.azure_type.arm_type().to_owned(), valid: verdict.is_ok(), rule: n.azure_type.rule().to_owned() },
+                NameCheck {
+                    resource_type: n.azure_type.arm_type().to_owned(),
+                    valid: verdict.is_ok(),
+                    rule: n.azure_type.rule().to_owned(),
+                },
             );
             names.insert(key.to_owned(), n.name);
         }

@@ -34,10 +34,11 @@ pub fn mark_computed_unknown(block: &Block, planned: &mut Value, config: &Value)
     let Some(planned_attrs) = attrs_mut(planned) else { return };
     for a in block.attributes.iter().filter(|a| a.is_computed()) {
         let config_null = config.get_attr(&a.name).is_none_or(Value::is_null);
-        if let Some(v) = planned_attrs.get_mut(&a.name) {
-            if config_null && v.is_null() {
-                *v = Value::unknown();
-            }
+        if let Some(v) = planned_attrs.get_mut(&a.name)
+            && config_null
+            && v.is_null()
+        {
+            *v = Value::unknown();
         }
     }
     for b in block.blocks.iter().filter(|b| matches!(b.nesting, Nesting::Single | Nesting::Group)) {
@@ -79,11 +80,11 @@ pub fn null_write_only(block: &Block, v: &mut Value) {
             if let Some(x) = attrs.get_mut(&a.name) {
                 *x = Value::Null;
             }
-        } else if let AttrType::Nested { attributes, .. } = &a.ty {
-            if let Some(x) = attrs.get_mut(&a.name) {
-                let inner = Block { attributes: attributes.clone(), ..Block::default() };
-                for_each_element(x, |e| null_write_only(&inner, e));
-            }
+        } else if let AttrType::Nested { attributes, .. } = &a.ty
+            && let Some(x) = attrs.get_mut(&a.name)
+        {
+            let inner = Block { attributes: attributes.clone(), ..Block::default() };
+            for_each_element(x, |e| null_write_only(&inner, e));
         }
     }
     for b in &block.blocks {
@@ -129,11 +130,7 @@ pub fn requires_replace(prior: &Value, planned: &Value, rules: &[ReplaceRule], t
         };
         if changed {
             paths.push(r.path.clone());
-            diags.add_warning(
-                Some(r.path.clone()),
-                format!("Changing {} replaces the {type_name}", r.path),
-                r.reason.to_owned(),
-            );
+            diags.add_warning(Some(r.path.clone()), format!("Changing {} replaces the {type_name}", r.path), r.reason.to_owned());
         }
     }
     (paths, diags)
@@ -156,10 +153,18 @@ mod tests {
             .attr(Attribute::computed("id", Type::String).describe("i"))
             .attr(Attribute::optional_computed("sku", Type::String).describe("s"))
             .attr(Attribute::optional("password", Type::String).describe("p").write_only())
-            .attr(Attribute::nested("pools", Nesting::List, Mode::Optional, vec![
-                Attribute::required("name", Type::String).describe("n"),
-                Attribute::optional("secret", Type::String).describe("s").write_only(),
-            ]).describe("pools"))
+            .attr(
+                Attribute::nested(
+                    "pools",
+                    Nesting::List,
+                    Mode::Optional,
+                    vec![
+                        Attribute::required("name", Type::String).describe("n"),
+                        Attribute::optional("secret", Type::String).describe("s").write_only(),
+                    ],
+                )
+                .describe("pools"),
+            )
     }
 
     #[test]

@@ -300,18 +300,13 @@ mod tests {
     fn implied_type_covers_attributes_blocks_and_nested_attributes() {
         let b = Block::new("x")
             .attr(Attribute::required("name", Type::String).describe("n"))
-            .attr(Attribute::nested(
-                "pools",
-                Nesting::Map,
-                Mode::Optional,
-                vec![Attribute::required("count", Type::Number).describe("c")],
-            ).describe("p"))
+            .attr(
+                Attribute::nested("pools", Nesting::Map, Mode::Optional, vec![Attribute::required("count", Type::Number).describe("c")])
+                    .describe("p"),
+            )
             .block("timeouts", Nesting::Single, Block::new("t").attr(Attribute::optional("create", Type::String).describe("c")));
         let t = b.implied_type();
-        assert_eq!(
-            t.to_string(),
-            "object({name=string, pools=map(object({count=number})), timeouts=object({create=string})})"
-        );
+        assert_eq!(t.to_string(), "object({name=string, pools=map(object({count=number})), timeouts=object({create=string})})");
         b.internal_validate("x").unwrap();
     }
 
@@ -323,7 +318,11 @@ mod tests {
         assert!(bad_name.internal_validate("x").is_err());
         let no_desc = Block::new("x").attr(Attribute::optional("a", Type::String));
         assert!(no_desc.internal_validate("x").is_err());
-        let wo_in_set = Block::new("x").block("s", Nesting::Set, Block::new("s").attr(Attribute::optional("p", Type::String).describe("d").write_only()));
+        let wo_in_set = Block::new("x").block(
+            "s",
+            Nesting::Set,
+            Block::new("s").attr(Attribute::optional("p", Type::String).describe("d").write_only()),
+        );
         assert!(wo_in_set.internal_validate("x").unwrap_err().contains("inside set"));
     }
 }

@@ -132,7 +132,12 @@ mod tests {
 
     #[test]
     fn bad_timeout_points_at_the_attribute() {
-        let d = Timeouts { create: Duration::from_secs(60), read: Duration::from_secs(60), update: Duration::from_secs(60), delete: Duration::from_secs(60) };
+        let d = Timeouts {
+            create: Duration::from_secs(60),
+            read: Duration::from_secs(60),
+            update: Duration::from_secs(60),
+            delete: Duration::from_secs(60),
+        };
         let v = Value::Object(BTreeMap::from([(
             "timeouts".to_owned(),
             Value::Object(BTreeMap::from([

@@ -34,6 +34,10 @@ load any plugins automatically (here: terraform, with\n\
 required_providers { trench = { source = \"trench-lab/trench\" } }).\n\
 To debug the provider, run it with --debug and set TF_REATTACH_PROVIDERS.";
 
+/// How long in-flight calls may finish after Shutdown. go-plugin kills the
+/// process 2 s after asking, so stay well inside that.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
+
 /// Why the process cannot serve.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -54,10 +58,10 @@ pub fn check_environment(env: &dyn Fn(&str) -> Option<String>) -> Result<(), Sta
         return Err(StartError::NotByTerraform);
     }
     // Order is random (a Go map); absent means go-plugin's default.
-    if let Some(v) = env("PLUGIN_PROTOCOL_VERSIONS").filter(|v| !v.trim().is_empty()) {
-        if !v.split(',').any(|p| p.trim() == "6") {
-            return Err(StartError::NoCommonProtocol(v));
-        }
+    if let Some(v) = env("PLUGIN_PROTOCOL_VERSIONS").filter(|v| !v.trim().is_empty())
+        && !v.split(',').any(|p| p.trim() == "6")
+    {
+        return Err(StartError::NoCommonProtocol(v));
     }
     Ok(())
 }
@@ -160,7 +164,10 @@ pub struct Bound {
 pub async fn bind() -> Result<Bound, StartError> {
     #[cfg(unix)]
     {
-        let dir = tempfile::Builder::new().prefix("trench-plugin").tempdir().map_err(|e| StartError::Other(format!("creating the socket directory: {e}")))?;
+        let dir = tempfile::Builder::new()
+            .prefix("trench-plugin")
+            .tempdir()
+            .map_err(|e| StartError::Other(format!("creating the socket directory: {e}")))?;
         let path = dir.path().join("plugin.sock");
         let l = tokio::net::UnixListener::bind(&path).map_err(|e| StartError::Other(format!("listening on {}: {e}", path.display())))?;
         Ok(Bound { listener: Listener::Unix(l), network: "unix", addr: path.display().to_string(), _dir: Some(dir) })
@@ -219,16 +226,26 @@ pub async fn serve(
             }
         }
     });
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let notify = stopping.clone();
     let signal = async move {
         tokio::select! {
             _ = shutdown_rx.recv() => {}
             _ = stop => {}
         }
+        notify.notify_one();
     };
-    let result = tonic::transport::Server::builder()
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(ReceiverStream::new(conn_rx), signal)
-        .await;
+    let server = tonic::transport::Server::builder().add_routes(routes).serve_with_incoming_shutdown(ReceiverStream::new(conn_rx), signal);
+    // Graceful shutdown finishes in-flight calls, but must not hang on a
+    // client that keeps an idle connection open.
+    let grace = async {
+        stopping.notified().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let result = tokio::select! {
+        r = server => r,
+        _ = grace => Ok(()),
+    };
     accept_loop.abort();
     drop(_dir);
     result.map_err(|e| StartError::Other(format!("serving gRPC: {e}")))

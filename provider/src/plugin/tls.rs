@@ -33,7 +33,12 @@ impl ClientCertVerifier for PinnedClientCert {
         &[]
     }
 
-    fn verify_client_cert(&self, end_entity: &CertificateDer<'_>, _intermediates: &[CertificateDer<'_>], _now: UnixTime) -> Result<ClientCertVerified, Error> {
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, Error> {
         if end_entity.as_ref() == self.expected.as_ref() {
             Ok(ClientCertVerified::assertion())
         } else {
@@ -41,11 +46,21 @@ impl ClientCertVerifier for PinnedClientCert {
         }
     }
 
-    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
         rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
-    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
         rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
@@ -60,7 +75,8 @@ pub fn server_tls(client_cert_pem: &str) -> Result<ServerTls, String> {
         .map_err(|e| format!("PLUGIN_CLIENT_CERT is not a PEM certificate: {e}"))?
         .into_owned();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).map_err(|e| format!("generating the server certificate: {e}"))?;
+    let key =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).map_err(|e| format!("generating the server certificate: {e}"))?;
     let cert_der = key.cert.der().to_vec();
     let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()));
     let verifier = Arc::new(PinnedClientCert { expected, provider: provider.clone() });

@@ -140,7 +140,9 @@ impl provider_server::Provider for ProviderService {
         req: Request<proto::upgrade_resource_state::Request>,
     ) -> Rpc<proto::upgrade_resource_state::Response> {
         let req = req.into_inner();
-        let fail = |d: Diagnostics| Ok(Response::new(proto::upgrade_resource_state::Response { upgraded_state: None, diagnostics: diagnostics(&d) }));
+        let fail = |d: Diagnostics| {
+            Ok(Response::new(proto::upgrade_resource_state::Response { upgraded_state: None, diagnostics: diagnostics(&d) }))
+        };
         let (Some(r), Some(t)) = (self.provider.resource(&req.type_name), self.resources.get(&req.type_name)) else {
             return fail(unknown_type("resource", &req.type_name));
         };
@@ -164,7 +166,12 @@ impl provider_server::Provider for ProviderService {
         };
         let value = match decode_json(&json, &t.ty) {
             Ok(v) => v,
-            Err(e) => return fail(Diagnostics::error("State does not match the schema", format!("{} state could not be read: {e}", req.type_name))),
+            Err(e) => {
+                return fail(Diagnostics::error(
+                    "State does not match the schema",
+                    format!("{} state could not be read: {e}", req.type_name),
+                ));
+            }
         };
         let (dv, _, d) = self.state_out(t, StateResult::ok(value), "upgraded state");
         Ok(Response::new(proto::upgrade_resource_state::Response { upgraded_state: dv, diagnostics: diagnostics(&d) }))
@@ -188,7 +195,14 @@ impl provider_server::Provider for ProviderService {
 
     async fn read_resource(&self, req: Request<proto::read_resource::Request>) -> Rpc<proto::read_resource::Response> {
         let req = req.into_inner();
-        let fail = |d: Diagnostics| Ok(Response::new(proto::read_resource::Response { new_state: None, diagnostics: diagnostics(&d), private: Vec::new(), deferred: None }));
+        let fail = |d: Diagnostics| {
+            Ok(Response::new(proto::read_resource::Response {
+                new_state: None,
+                diagnostics: diagnostics(&d),
+                private: Vec::new(),
+                deferred: None,
+            }))
+        };
         let (Some(r), Some(t)) = (self.provider.resource(&req.type_name), self.resources.get(&req.type_name)) else {
             return fail(unknown_type("resource", &req.type_name));
         };
@@ -201,10 +215,7 @@ impl provider_server::Provider for ProviderService {
         Ok(Response::new(proto::read_resource::Response { new_state: dv, diagnostics: diagnostics(&d), private, deferred: None }))
     }
 
-    async fn plan_resource_change(
-        &self,
-        req: Request<proto::plan_resource_change::Request>,
-    ) -> Rpc<proto::plan_resource_change::Response> {
+    async fn plan_resource_change(&self, req: Request<proto::plan_resource_change::Request>) -> Rpc<proto::plan_resource_change::Response> {
         let req = req.into_inner();
         let fail = |d: Diagnostics| {
             Ok(Response::new(proto::plan_resource_change::Response {
@@ -265,7 +276,12 @@ impl provider_server::Provider for ProviderService {
     ) -> Rpc<proto::apply_resource_change::Response> {
         let req = req.into_inner();
         let fail = |d: Diagnostics| {
-            Ok(Response::new(proto::apply_resource_change::Response { new_state: None, private: Vec::new(), diagnostics: diagnostics(&d), legacy_type_system: false }))
+            Ok(Response::new(proto::apply_resource_change::Response {
+                new_state: None,
+                private: Vec::new(),
+                diagnostics: diagnostics(&d),
+                legacy_type_system: false,
+            }))
         };
         let (Some(r), Some(t)) = (self.provider.resource(&req.type_name), self.resources.get(&req.type_name)) else {
             return fail(unknown_type("resource", &req.type_name));
@@ -283,7 +299,12 @@ impl provider_server::Provider for ProviderService {
         };
         let result = r.apply(&self.provider.ctx(), ApplyRequest { prior, planned, config, planned_private: req.planned_private }).await;
         let (dv, private, d) = self.state_out(t, result, "state");
-        Ok(Response::new(proto::apply_resource_change::Response { new_state: dv, private, diagnostics: diagnostics(&d), legacy_type_system: false }))
+        Ok(Response::new(proto::apply_resource_change::Response {
+            new_state: dv,
+            private,
+            diagnostics: diagnostics(&d),
+            legacy_type_system: false,
+        }))
     }
 
     async fn import_resource_state(
@@ -293,15 +314,25 @@ impl provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let (Some(r), Some(t)) = (self.provider.resource(&req.type_name), self.resources.get(&req.type_name)) else {
             let d = unknown_type("resource", &req.type_name);
-            return Ok(Response::new(proto::import_resource_state::Response { imported_resources: Vec::new(), diagnostics: diagnostics(&d), deferred: None }));
+            return Ok(Response::new(proto::import_resource_state::Response {
+                imported_resources: Vec::new(),
+                diagnostics: diagnostics(&d),
+                deferred: None,
+            }));
         };
         let result = r.import(&self.provider.ctx(), &req.id).await;
         let (dv, private, d) = self.state_out(t, result, "imported state");
         let imported = match dv {
-            Some(state) if !d.has_errors() => vec![proto::import_resource_state::ImportedResource { type_name: req.type_name, state: Some(state), private }],
+            Some(state) if !d.has_errors() => {
+                vec![proto::import_resource_state::ImportedResource { type_name: req.type_name, state: Some(state), private }]
+            }
             _ => Vec::new(),
         };
-        Ok(Response::new(proto::import_resource_state::Response { imported_resources: imported, diagnostics: diagnostics(&d), deferred: None }))
+        Ok(Response::new(proto::import_resource_state::Response {
+            imported_resources: imported,
+            diagnostics: diagnostics(&d),
+            deferred: None,
+        }))
     }
 
     async fn move_resource_state(&self, req: Request<proto::move_resource_state::Request>) -> Rpc<proto::move_resource_state::Response> {
@@ -313,12 +344,18 @@ impl provider_server::Provider for ProviderService {
                 req.target_type_name, req.source_type_name, req.source_provider_address
             ),
         );
-        Ok(Response::new(proto::move_resource_state::Response { target_state: None, diagnostics: diagnostics(&d), target_private: Vec::new() }))
+        Ok(Response::new(proto::move_resource_state::Response {
+            target_state: None,
+            diagnostics: diagnostics(&d),
+            target_private: Vec::new(),
+        }))
     }
 
     async fn read_data_source(&self, req: Request<proto::read_data_source::Request>) -> Rpc<proto::read_data_source::Response> {
         let req = req.into_inner();
-        let fail = |d: Diagnostics| Ok(Response::new(proto::read_data_source::Response { state: None, diagnostics: diagnostics(&d), deferred: None }));
+        let fail = |d: Diagnostics| {
+            Ok(Response::new(proto::read_data_source::Response { state: None, diagnostics: diagnostics(&d), deferred: None }))
+        };
         let (Some(ds), Some(t)) = (self.provider.data_source(&req.type_name), self.data_sources.get(&req.type_name)) else {
             return fail(unknown_type("data source", &req.type_name));
         };
@@ -328,7 +365,11 @@ impl provider_server::Provider for ProviderService {
         };
         let result = ds.read(&self.provider.ctx(), config).await;
         let (dv, _, d) = self.state_out(t, result, "data source state");
-        Ok(Response::new(proto::read_data_source::Response { state: if d.has_errors() { None } else { dv }, diagnostics: diagnostics(&d), deferred: None }))
+        Ok(Response::new(proto::read_data_source::Response {
+            state: if d.has_errors() { None } else { dv },
+            diagnostics: diagnostics(&d),
+            deferred: None,
+        }))
     }
 
     async fn validate_ephemeral_resource_config(
@@ -344,7 +385,13 @@ impl provider_server::Provider for ProviderService {
         req: Request<proto::open_ephemeral_resource::Request>,
     ) -> Rpc<proto::open_ephemeral_resource::Response> {
         let d = unknown_type("ephemeral resource", &req.into_inner().type_name);
-        Ok(Response::new(proto::open_ephemeral_resource::Response { diagnostics: diagnostics(&d), renew_at: None, result: None, private: None, deferred: None }))
+        Ok(Response::new(proto::open_ephemeral_resource::Response {
+            diagnostics: diagnostics(&d),
+            renew_at: None,
+            result: None,
+            private: None,
+            deferred: None,
+        }))
     }
 
     async fn renew_ephemeral_resource(
@@ -391,8 +438,10 @@ impl provider_server::Provider for ProviderService {
             }
         }
         match f.call(&args).and_then(|v| {
-            encode(&v, &sig.returns, "function result")
-                .map_err(|d| crate::framework::FunctionError { text: d.0.first().map(|x| x.detail.clone()).unwrap_or_default(), argument: None })
+            encode(&v, &sig.returns, "function result").map_err(|d| crate::framework::FunctionError {
+                text: d.0.first().map(|x| x.detail.clone()).unwrap_or_default(),
+                argument: None,
+            })
         }) {
             Ok(result) => Ok(Response::new(proto::call_function::Response { result: Some(result), error: None })),
             Err(e) => Ok(Response::new(proto::call_function::Response { result: None, error: Some(convert::function_error(&e)) })),

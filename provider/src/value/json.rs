@@ -107,9 +107,7 @@ fn to_json(value: &Value, ty: &Type, path: &mut String) -> Result<Json, ValueErr
     match (ty, value) {
         (_, Value::Unknown(_)) => Err(ValueError::new(path, "unknown values cannot be written as JSON")),
         (Type::Dynamic, Value::Null) => Ok(Json::Null),
-        (Type::Dynamic, Value::Dynamic(t, v)) => {
-            Ok(serde_json::json!({ "value": to_json(v, t, path)?, "type": t.to_json() }))
-        }
+        (Type::Dynamic, Value::Dynamic(t, v)) => Ok(serde_json::json!({ "value": to_json(v, t, path)?, "type": t.to_json() })),
         (Type::Dynamic, other) => {
             let t = super::msgpack::infer_type(other).ok_or_else(|| ValueError::new(path, "cannot tell the type of a dynamic value"))?;
             Ok(serde_json::json!({ "value": to_json(other, &t, path)?, "type": t.to_json() }))

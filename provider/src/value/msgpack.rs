@@ -218,11 +218,7 @@ fn number_mp(n: &Number) -> Mp {
 
 fn to_mp(value: &Value, ty: &Type, path: &mut String) -> Result<Mp, ValueError> {
     if let Value::Unknown(r) = value {
-        return Ok(if r.is_empty() {
-            Mp::Ext(EXT_UNKNOWN, vec![0])
-        } else {
-            Mp::Ext(EXT_REFINED_UNKNOWN, encode_refinements(r))
-        });
+        return Ok(if r.is_empty() { Mp::Ext(EXT_UNKNOWN, vec![0]) } else { Mp::Ext(EXT_REFINED_UNKNOWN, encode_refinements(r)) });
     }
     if *ty == Type::Dynamic {
         return match value {
@@ -288,9 +284,9 @@ fn to_mp(value: &Value, ty: &Type, path: &mut String) -> Result<Mp, ValueError> 
             }
             let mut out = Vec::with_capacity(o.attrs.len());
             for (k, aty) in &o.attrs {
-                let v = m
-                    .get(k)
-                    .ok_or_else(|| ValueError::new(path, format!("attribute {k:?} is missing (every attribute must be present, null if unset)")))?;
+                let v = m.get(k).ok_or_else(|| {
+                    ValueError::new(path, format!("attribute {k:?} is missing (every attribute must be present, null if unset)"))
+                })?;
                 out.push((Mp::from(k.as_str()), with_path(path, &format!(".{k}"), |p| to_mp(v, aty, p))?));
             }
             Ok(Mp::Map(out))

@@ -201,7 +201,13 @@ impl Serializer for ValueSerializer {
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Result<Value, ValueError> {
         v.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(self, _: &'static str, _: u32, variant: &'static str, _: &T) -> Result<Value, ValueError> {
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: &T,
+    ) -> Result<Value, ValueError> {
         Err(ValueError::new("", format!("enum variant {variant} with data has no cty form")))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqSer, ValueError> {
@@ -213,7 +219,13 @@ impl Serializer for ValueSerializer {
     fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<SeqSer, ValueError> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_variant(self, _: &'static str, _: u32, v: &'static str, _: usize) -> Result<Self::SerializeTupleVariant, ValueError> {
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        v: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, ValueError> {
         Err(ValueError::new("", format!("enum variant {v} with data has no cty form")))
     }
     fn serialize_map(self, _: Option<usize>) -> Result<MapSer, ValueError> {
@@ -222,7 +234,13 @@ impl Serializer for ValueSerializer {
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<MapSer, ValueError> {
         Ok(MapSer { map: BTreeMap::new(), key: None, is_struct: true })
     }
-    fn serialize_struct_variant(self, _: &'static str, _: u32, v: &'static str, _: usize) -> Result<Self::SerializeStructVariant, ValueError> {
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        v: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, ValueError> {
         Err(ValueError::new("", format!("enum variant {v} with data has no cty form")))
     }
 }
@@ -502,10 +520,7 @@ mod tests {
 
     #[test]
     fn unknown_where_the_model_has_no_val_names_the_path() {
-        let v = Value::Object(BTreeMap::from([
-            ("name".to_owned(), Value::unknown()),
-            ("prefix".to_owned(), Value::string("10.0.0.0/24")),
-        ]));
+        let v = Value::Object(BTreeMap::from([("name".to_owned(), Value::unknown()), ("prefix".to_owned(), Value::string("10.0.0.0/24"))]));
         let err = from_value::<Subnet>(&v).unwrap_err();
         assert_eq!(err.to_string(), "at .name: value is not known yet");
     }

@@ -66,10 +66,7 @@ impl Type {
         I: IntoIterator<Item = (S, Type)>,
         S: Into<String>,
     {
-        Type::Object(ObjectType {
-            attrs: attrs.into_iter().map(|(k, v)| (k.into(), v)).collect(),
-            optional: BTreeSet::new(),
-        })
+        Type::Object(ObjectType { attrs: attrs.into_iter().map(|(k, v)| (k.into(), v)).collect(), optional: BTreeSet::new() })
     }
 
     /// The JSON type-constraint form Terraform uses in schemas and dynamic values.
@@ -147,10 +144,8 @@ impl Type {
 
     /// Parses serialised type-constraint bytes.
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Type, TypeJsonError> {
-        let json: Json = serde_json::from_slice(bytes).map_err(|_| TypeJsonError {
-            json: String::from_utf8_lossy(bytes).into_owned(),
-            reason: "not JSON",
-        })?;
+        let json: Json = serde_json::from_slice(bytes)
+            .map_err(|_| TypeJsonError { json: String::from_utf8_lossy(bytes).into_owned(), reason: "not JSON" })?;
         Type::from_json(&json)
     }
 }

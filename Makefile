@@ -1,0 +1,39 @@
+# trench: everything an operator or CI runs. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+OS       := $(shell uname -s | tr '[:upper:]' '[:lower:]')
+ARCH     := $(shell uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
+# Terraform's implied local mirror: plain `terraform init` finds the provider here, offline.
+MIRROR   := $(HOME)/.terraform.d/plugins/registry.terraform.io/trench-lab/trench/$(VERSION)/$(OS)_$(ARCH)
+CARGO    ?= cargo
+
+.PHONY: help build install test lint bench fmt
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+build: ## build every binary (debug)
+	$(CARGO) build --workspace --bins
+
+install: ## build the release provider and install it into Terraform's implied local mirror
+	$(CARGO) build --release -p trench-provider --bin terraform-provider-trench
+	mkdir -p $(MIRROR)
+	install -m 0755 target/release/terraform-provider-trench $(MIRROR)/terraform-provider-trench_v$(VERSION)
+	@echo "installed terraform-provider-trench $(VERSION) into $(MIRROR)"
+	@echo "note: a rebuilt binary no longer matches an existing .terraform.lock.hcl; delete it and re-run terraform init"
+
+test: build ## everything CI runs: unit, in-process gRPC, armsim and end-to-end tests with the real terraform
+	$(CARGO) test --workspace
+
+lint: ## formatting and clippy, warnings are errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+bench: ## measure every figure (release build) into bench/results.json
+	$(CARGO) build --release --workspace --bins
+	target/release/trench-bench --out bench/results.json
