@@ -2,6 +2,7 @@
 //! over Terraform plugin protocol 6. See ARCHITECTURE.md for the map.
 #![warn(missing_docs)]
 
+pub mod arm;
 pub mod config;
 pub mod conventions;
 pub mod data_sources;

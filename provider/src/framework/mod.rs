@@ -30,6 +30,8 @@ pub struct Configured {
     pub config: ProviderConfig,
     /// The Terraform version that configured us.
     pub terraform_version: String,
+    /// The ARM client (credentials are only used when a request is made).
+    pub arm: Arc<crate::arm::ArmClient>,
 }
 
 /// Per-call context: cancellation (StopProvider) and the configured provider.

@@ -180,14 +180,24 @@ impl provider_server::Provider for ProviderService {
     async fn configure_provider(&self, req: Request<proto::configure_provider::Request>) -> Rpc<proto::configure_provider::Response> {
         let req = req.into_inner();
         let d = match decode(req.config.as_ref(), &self.provider_schema.ty, "provider configuration") {
-            Ok(v) => match crate::config::configure(&v, &|k| std::env::var(k).ok()) {
-                Ok(config) => {
-                    tracing::debug!(terraform_version = %req.terraform_version, arm_endpoint = %config.arm_endpoint, "provider configured");
-                    self.provider.set_configured(crate::framework::Configured { config, terraform_version: req.terraform_version });
-                    Diagnostics::new()
+            Ok(v) => {
+                let env = |k: &str| std::env::var(k).ok();
+                match crate::config::configure(&v, &env) {
+                    Ok(config) => match crate::arm::client_for(&config, &req.terraform_version, &env) {
+                        Ok(arm) => {
+                            tracing::debug!(terraform_version = %req.terraform_version, arm_endpoint = %config.arm_endpoint, "provider configured");
+                            self.provider.set_configured(crate::framework::Configured {
+                                config,
+                                terraform_version: req.terraform_version,
+                                arm: std::sync::Arc::new(arm),
+                            });
+                            Diagnostics::new()
+                        }
+                        Err(e) => Diagnostics::error("Cannot set up the Azure client", e),
+                    },
+                    Err(d) => d,
                 }
-                Err(d) => d,
-            },
+            }
             Err(d) => d,
         };
         Ok(Response::new(proto::configure_provider::Response { diagnostics: diagnostics(&d) }))

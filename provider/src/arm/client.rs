@@ -1,0 +1,674 @@
+//! The ARM client: the only place HTTP requests to Azure are built.
+//!
+//! Every request: a `max_parallel_requests` permit, a token from the
+//! subscription's bucket, a bearer token, `User-Agent` and
+//! `x-ms-client-request-id`. Responses are classified:
+//! - 408, 5xx and connection errors: retried with jittered exponential
+//!   backoff, honouring `Retry-After` / `retry-after-ms`;
+//! - 429 `RetryableError` and 409 `AnotherOperationInProgress`: contention,
+//!   retried patiently without touching the buckets;
+//! - other 429s: throttling, the bucket is drained and `Retry-After` obeyed;
+//! - 409 `MissingSubscriptionRegistration`: that one namespace is
+//!   registered, then the request is retried once.
+//!
+//! Every wait is bounded by the operation's deadline and ends at once when
+//! Terraform calls StopProvider.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode, Url};
+use serde_json::Value as Json;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::auth::ChainedCredential;
+use super::error::{ArmError, ArmErrorKind, ErrorDetail};
+use super::id::ResourceId;
+use super::locks::KeyedLocks;
+use super::throttle::{OpClass, SubscriptionBuckets};
+use super::{api_versions, lro};
+
+/// Tunables; defaults suit real Azure.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// First backoff delay for transient failures (doubles, with jitter).
+    pub retry_base: Duration,
+    /// Largest single backoff delay.
+    pub retry_max_delay: Duration,
+    /// Attempts for transient failures (contention retries until the deadline).
+    pub max_attempts: u32,
+    /// Poll interval when ARM sends no `Retry-After`.
+    pub poll_interval: Duration,
+    /// Concurrent requests.
+    pub max_parallel_requests: usize,
+    /// Client-side token buckets.
+    pub throttle: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            retry_base: Duration::from_secs(1),
+            retry_max_delay: Duration::from_secs(60),
+            max_attempts: 10,
+            poll_interval: Duration::from_secs(5),
+            max_parallel_requests: crate::config::DEFAULT_MAX_PARALLEL_REQUESTS as usize,
+            throttle: true,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Defaults adjusted by `TRENCH_RETRY_BASE_DELAY_MS` and
+    /// `TRENCH_POLL_INTERVAL_MS` (for simulators and tests that run Azure's
+    /// timings scaled down).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> ClientOptions {
+        let ms = |k: &str| env(k).and_then(|v| v.parse::<u64>().ok()).map(Duration::from_millis);
+        let mut o = ClientOptions::default();
+        if let Some(d) = ms("TRENCH_RETRY_BASE_DELAY_MS") {
+            o.retry_base = d;
+            o.retry_max_delay = o.retry_max_delay.min(d * 64).max(d);
+        }
+        if let Some(d) = ms("TRENCH_POLL_INTERVAL_MS") {
+            o.poll_interval = d;
+        }
+        o
+    }
+}
+
+/// A raw response.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body bytes.
+    pub body: bytes::Bytes,
+}
+
+impl Response {
+    /// A header as a string.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// The body as JSON, if it is.
+    pub fn json(&self) -> Option<Json> {
+        if self.body.is_empty() { None } else { serde_json::from_slice(&self.body).ok() }
+    }
+    /// How long ARM asked us to wait (`retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` seconds).
+    pub fn retry_after(&self) -> Option<Duration> {
+        for h in ["retry-after-ms", "x-ms-retry-after-ms"] {
+            if let Some(ms) = self.header(h).and_then(|v| v.trim().parse::<u64>().ok()) {
+                return Some(Duration::from_millis(ms));
+            }
+        }
+        let v = self.header("retry-after")?.trim();
+        if let Ok(s) = v.parse::<u64>() {
+            return Some(Duration::from_secs(s));
+        }
+        httpdate::parse_http_date(v).ok().map(|t| t.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
+    }
+    fn error(&self) -> ErrorDetail {
+        ErrorDetail::from_body(&self.body).unwrap_or_else(|| ErrorDetail {
+            code: self.header("x-ms-error-code").unwrap_or("").to_owned(),
+            message: String::from_utf8_lossy(&self.body).chars().take(500).collect(),
+            ..ErrorDetail::default()
+        })
+    }
+}
+
+/// What a call is part of: the verb for messages, the deadline, and
+/// Terraform's stop signal.
+#[derive(Clone, Debug)]
+pub struct Op {
+    /// `creating`, `reading`, `updating`, `deleting`, …
+    pub action: &'static str,
+    /// When to give up.
+    pub deadline: Instant,
+    /// The timeout the deadline came from (for messages).
+    pub timeout: Duration,
+    /// StopProvider.
+    pub cancel: CancellationToken,
+}
+
+impl Op {
+    /// An operation with a timeout from now.
+    pub fn new(action: &'static str, timeout: Duration, cancel: CancellationToken) -> Op {
+        Op { action, deadline: Instant::now() + timeout, timeout, cancel }
+    }
+    /// The same deadline and cancellation for another verb.
+    pub fn with_action(&self, action: &'static str) -> Op {
+        Op { action, ..self.clone() }
+    }
+}
+
+/// Counters for benchmarks and the operator summary.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Stats {
+    /// Requests sent, by method.
+    pub by_method: HashMap<String, u64>,
+    /// Retries because of transient failures.
+    pub transient_retries: u64,
+    /// Retries because of contention.
+    pub contention_retries: u64,
+    /// 429s received because of throttling.
+    pub throttled: u64,
+    /// Namespaces registered.
+    pub registrations: u64,
+}
+
+/// The ARM client. Cheap to share (`Arc`).
+pub struct ArmClient {
+    http: reqwest::Client,
+    endpoint: Url,
+    scope: String,
+    credential: ChainedCredential,
+    user_agent: String,
+    options: ClientOptions,
+    parallel: Semaphore,
+    buckets: Mutex<HashMap<String, Arc<SubscriptionBuckets>>>,
+    registered: tokio::sync::Mutex<HashSet<String>>,
+    stats: Mutex<Stats>,
+    /// Serialises writes per VNet, firewall policy, identity …
+    pub locks: KeyedLocks,
+}
+
+impl std::fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArmClient").field("endpoint", &self.endpoint.as_str()).finish()
+    }
+}
+
+enum Outcome {
+    Done(Response),
+    Retry { wait: Duration, contention: bool },
+    Register(String),
+}
+
+impl ArmClient {
+    /// A client for `endpoint` authenticating with `credential` for `scope`.
+    pub fn new(
+        http: reqwest::Client,
+        endpoint: Url,
+        scope: String,
+        credential: ChainedCredential,
+        user_agent: String,
+        options: ClientOptions,
+    ) -> ArmClient {
+        ArmClient {
+            http,
+            endpoint,
+            scope,
+            credential,
+            user_agent,
+            parallel: Semaphore::new(options.max_parallel_requests.max(1)),
+            options,
+            buckets: Mutex::new(HashMap::new()),
+            registered: tokio::sync::Mutex::new(HashSet::new()),
+            stats: Mutex::new(Stats::default()),
+            locks: KeyedLocks::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().expect("stats lock").clone()
+    }
+
+    /// The ARM endpoint.
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// Options in effect.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// The URL of a resource at its pinned api-version.
+    pub fn url_for(&self, id: &ResourceId, api_version: &str) -> Url {
+        let mut url = self.endpoint.clone();
+        {
+            let mut segs = url.path_segments_mut().expect("endpoint is a base URL");
+            segs.pop_if_empty();
+            for s in id.to_string().split('/').filter(|s| !s.is_empty()) {
+                segs.push(s);
+            }
+        }
+        url.query_pairs_mut().append_pair("api-version", api_version);
+        url
+    }
+
+    fn api_version(&self, op: &Op, id: &ResourceId) -> Result<&'static str, ArmError> {
+        api_versions::for_type(&id.resource_type()).ok_or_else(|| ArmError {
+            action: op.action.to_owned(),
+            resource: id.display(),
+            kind: ArmErrorKind::Protocol(format!("no api-version is pinned for {}", id.resource_type())),
+            request_id: None,
+            correlation_id: None,
+        })
+    }
+
+    fn err(&self, op: &Op, resource: &str, kind: ArmErrorKind, rsp: Option<&Response>) -> ArmError {
+        ArmError {
+            action: op.action.to_owned(),
+            resource: resource.to_owned(),
+            kind,
+            request_id: rsp.and_then(|r| r.header("x-ms-request-id")).map(str::to_owned),
+            correlation_id: rsp.and_then(|r| r.header("x-ms-correlation-request-id")).map(str::to_owned),
+        }
+    }
+
+    /// Waits `d` unless the deadline or a stop comes first.
+    pub(crate) async fn sleep(&self, op: &Op, resource: &str, d: Duration) -> Result<(), ArmError> {
+        let now = Instant::now();
+        if now + d > op.deadline {
+            tokio::select! {
+                _ = tokio::time::sleep(op.deadline.saturating_duration_since(now)) => {}
+                _ = op.cancel.cancelled() => {}
+            }
+            return Err(if op.cancel.is_cancelled() {
+                self.err(op, resource, ArmErrorKind::Cancelled, None)
+            } else {
+                self.err(op, resource, ArmErrorKind::Timeout(op.timeout), None)
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(d) => Ok(()),
+            _ = op.cancel.cancelled() => Err(self.err(op, resource, ArmErrorKind::Cancelled, None)),
+        }
+    }
+
+    fn buckets_for(&self, url: &Url) -> Option<Arc<SubscriptionBuckets>> {
+        if !self.options.throttle {
+            return None;
+        }
+        let mut parts = url.path_segments()?;
+        let sub = loop {
+            let p = parts.next()?;
+            if p.eq_ignore_ascii_case("subscriptions") {
+                break parts.next()?.to_ascii_lowercase();
+            }
+        };
+        Some(self.buckets.lock().expect("bucket map").entry(sub).or_default().clone())
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        // Full jitter: uniform in [base/2, base·2^attempt] capped.
+        let cap = self.options.retry_base.saturating_mul(1u32 << attempt.min(16)).min(self.options.retry_max_delay);
+        let lo = self.options.retry_base / 2;
+        let span = cap.saturating_sub(lo).as_millis() as u64;
+        let r = (uuid::Uuid::new_v4().as_u128() % (span as u128 + 1)) as u64;
+        lo + Duration::from_millis(r)
+    }
+
+    /// Sends one request with every policy applied; returns any final
+    /// response (including 4xx) for the caller to interpret.
+    pub async fn send(&self, op: &Op, resource: &str, method: Method, url: Url, body: Option<&Json>) -> Result<Response, ArmError> {
+        if !same_origin(&url, &self.endpoint) {
+            return Err(self.err(
+                op,
+                resource,
+                ArmErrorKind::Protocol(format!(
+                    "refusing to send credentials to {} (not the configured ARM endpoint)",
+                    url.origin().ascii_serialization()
+                )),
+                None,
+            ));
+        }
+        let class = OpClass::of(method.as_str());
+        let buckets = self.buckets_for(&url);
+        let payload = body.map(|b| serde_json::to_vec(b).expect("JSON serialises"));
+        let mut attempt = 0u32;
+        let mut registered_once = false;
+        loop {
+            if op.cancel.is_cancelled() {
+                return Err(self.err(op, resource, ArmErrorKind::Cancelled, None));
+            }
+            if Instant::now() >= op.deadline {
+                return Err(self.err(op, resource, ArmErrorKind::Timeout(op.timeout), None));
+            }
+            let permit = tokio::select! {
+                p = self.parallel.acquire() => p.expect("semaphore never closed"),
+                _ = op.cancel.cancelled() => return Err(self.err(op, resource, ArmErrorKind::Cancelled, None)),
+            };
+            if let Some(b) = &buckets {
+                b.get(class).acquire(&op.cancel).await.map_err(|_| self.err(op, resource, ArmErrorKind::Cancelled, None))?;
+            }
+            let token = match self.credential.token(&self.scope).await {
+                Ok(t) => t,
+                Err(e) => return Err(self.err(op, resource, ArmErrorKind::Auth(e), None)),
+            };
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.token.secret())
+                .header("User-Agent", &self.user_agent)
+                .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string())
+                .header("Accept", "application/json");
+            if let Some(p) = &payload {
+                req = req.header("Content-Type", "application/json").body(p.clone());
+            } else if method == Method::POST || method == Method::PUT {
+                req = req.header("Content-Length", "0");
+            }
+            tracing::debug!(method = %method, url = %redact_query(&url), attempt, "arm request");
+            {
+                let mut s = self.stats.lock().expect("stats lock");
+                *s.by_method.entry(method.to_string()).or_default() += 1;
+            }
+            let sent = tokio::select! {
+                r = req.send() => r,
+                _ = op.cancel.cancelled() => return Err(self.err(op, resource, ArmErrorKind::Cancelled, None)),
+            };
+            let rsp = match sent {
+                Ok(r) => {
+                    let status = r.status();
+                    let headers = r.headers().clone();
+                    match r.bytes().await {
+                        Ok(body) => Response { status, headers, body },
+                        Err(e) => {
+                            drop(permit);
+                            if let Some(b) = &buckets {
+                                b.get(class).observe(None, Instant::now());
+                            }
+                            attempt += 1;
+                            if attempt >= self.options.max_attempts {
+                                return Err(self.err(op, resource, ArmErrorKind::Transport(format!("reading the response: {e}")), None));
+                            }
+                            self.stats.lock().expect("stats lock").transient_retries += 1;
+                            self.sleep(op, resource, self.backoff(attempt)).await?;
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => {
+                    drop(permit);
+                    if let Some(b) = &buckets {
+                        b.get(class).observe(None, Instant::now());
+                    }
+                    attempt += 1;
+                    tracing::debug!(error = %e, attempt, "arm request failed to connect");
+                    if attempt >= self.options.max_attempts {
+                        return Err(self.err(op, resource, ArmErrorKind::Transport(format!("{e} (after {attempt} attempts)")), None));
+                    }
+                    self.stats.lock().expect("stats lock").transient_retries += 1;
+                    self.sleep(op, resource, self.backoff(attempt)).await?;
+                    continue;
+                }
+            };
+            drop(permit);
+            if let Some(b) = &buckets {
+                let remaining = rsp.header(class.remaining_header()).and_then(|v| v.parse::<f64>().ok());
+                b.get(class).observe(remaining, Instant::now());
+            }
+            match self.classify(&rsp, attempt, registered_once) {
+                Outcome::Done(r) => return Ok(r),
+                Outcome::Register(ns) => {
+                    registered_once = true;
+                    self.register(op, &url, &ns).await?;
+                }
+                Outcome::Retry { wait, contention } => {
+                    if rsp.status == StatusCode::TOO_MANY_REQUESTS && !contention {
+                        self.stats.lock().expect("stats lock").throttled += 1;
+                        if let Some(b) = &buckets {
+                            b.get(class).drain(Instant::now());
+                        }
+                    }
+                    attempt += 1;
+                    if !contention && attempt >= self.options.max_attempts {
+                        return Ok(rsp);
+                    }
+                    {
+                        let mut s = self.stats.lock().expect("stats lock");
+                        if contention { s.contention_retries += 1 } else { s.transient_retries += 1 }
+                    }
+                    tracing::debug!(status = rsp.status.as_u16(), wait_ms = wait.as_millis() as u64, contention, "arm retry");
+                    if Instant::now() + wait > op.deadline {
+                        // Out of time: report what ARM said rather than a bare timeout.
+                        return Ok(rsp);
+                    }
+                    self.sleep(op, resource, wait).await?;
+                }
+            }
+        }
+    }
+
+    fn classify(&self, rsp: &Response, attempt: u32, registered_once: bool) -> Outcome {
+        let s = rsp.status;
+        if s.is_success() || s.is_redirection() || s == StatusCode::NOT_FOUND {
+            return Outcome::Done(rsp.clone());
+        }
+        let e = rsp.error();
+        if s == StatusCode::CONFLICT
+            && !registered_once
+            && (e.has_code("MissingSubscriptionRegistration") || e.has_code("SubscriptionNotRegistered"))
+        {
+            if let Some(ns) = namespace_from_message(&e.message) {
+                return Outcome::Register(ns);
+            }
+        }
+        let contention = e.has_code("AnotherOperationInProgress")
+            || (s == StatusCode::TOO_MANY_REQUESTS && (e.has_code("RetryableError") || e.has_code("RetryableErrorDueToAnotherOperation")));
+        if contention {
+            let wait = rsp.retry_after().unwrap_or_else(|| self.backoff(attempt.min(4)));
+            return Outcome::Retry { wait, contention: true };
+        }
+        let transient = matches!(s.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
+        if transient {
+            let wait = rsp.retry_after().map(|d| d.min(Duration::from_secs(600))).unwrap_or_else(|| self.backoff(attempt));
+            return Outcome::Retry { wait, contention: false };
+        }
+        Outcome::Done(rsp.clone())
+    }
+
+    /// Registers one resource provider namespace and waits until ARM says
+    /// `Registered`. Never called up front: only when ARM asks.
+    async fn register(&self, op: &Op, url: &Url, namespace: &str) -> Result<(), ArmError> {
+        let mut done = self.registered.lock().await;
+        if done.contains(&namespace.to_ascii_lowercase()) {
+            return Ok(());
+        }
+        let sub = url
+            .path_segments()
+            .and_then(|mut p| {
+                p.find(|s| s.eq_ignore_ascii_case("subscriptions"))?;
+                p.next()
+            })
+            .unwrap_or_default()
+            .to_owned();
+        let what = format!("Resource Provider {namespace:?} (Subscription {sub:?})");
+        let reg_op = op.with_action("registering");
+        tracing::info!(namespace, "registering resource provider namespace");
+        let mut reg_url = self.endpoint.clone();
+        reg_url.set_path(&format!("{}subscriptions/{sub}/providers/{namespace}/register", self.endpoint.path()));
+        reg_url.query_pairs_mut().append_pair("api-version", api_versions::PROVIDERS);
+        let rsp = Box::pin(self.send(&reg_op, &what, Method::POST, reg_url, None)).await?;
+        if !rsp.status.is_success() {
+            return Err(self.err(&reg_op, &what, ArmErrorKind::Response { status: rsp.status.as_u16(), error: rsp.error() }, Some(&rsp)));
+        }
+        let mut get_url = self.endpoint.clone();
+        get_url.set_path(&format!("{}subscriptions/{sub}/providers/{namespace}", self.endpoint.path()));
+        get_url.query_pairs_mut().append_pair("api-version", api_versions::PROVIDERS);
+        let mut wait = self.options.poll_interval.min(Duration::from_secs(5));
+        loop {
+            let r = Box::pin(self.send(&reg_op, &what, Method::GET, get_url.clone(), None)).await?;
+            let state = r.json().and_then(|j| j.get("registrationState").and_then(|s| s.as_str()).map(str::to_owned)).unwrap_or_default();
+            if state.eq_ignore_ascii_case("Registered") {
+                break;
+            }
+            self.sleep(&reg_op, &what, r.retry_after().unwrap_or(wait)).await?;
+            wait = (wait * 2).min(Duration::from_secs(15));
+        }
+        self.stats.lock().expect("stats lock").registrations += 1;
+        done.insert(namespace.to_ascii_lowercase());
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- verbs
+
+    /// GET a resource; `None` when it does not exist (404).
+    pub async fn get(&self, op: &Op, id: &ResourceId) -> Result<Option<Json>, ArmError> {
+        let v = self.api_version(op, id)?;
+        let rsp = self.send(op, &id.display(), Method::GET, self.url_for(id, v), None).await?;
+        match rsp.status {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => Ok(Some(rsp.json().unwrap_or(Json::Null))),
+            s => Err(self.err(op, &id.display(), ArmErrorKind::Response { status: s.as_u16(), error: rsp.error() }, Some(&rsp))),
+        }
+    }
+
+    /// PUT a resource and wait for the operation; returns the final body
+    /// (from the final GET ARM's contract prescribes).
+    pub async fn put(&self, op: &Op, id: &ResourceId, body: &Json) -> Result<Json, ArmError> {
+        self.write(op, id, Method::PUT, body).await
+    }
+
+    /// PATCH a resource and wait for the operation.
+    pub async fn patch(&self, op: &Op, id: &ResourceId, body: &Json) -> Result<Json, ArmError> {
+        self.write(op, id, Method::PATCH, body).await
+    }
+
+    async fn write(&self, op: &Op, id: &ResourceId, method: Method, body: &Json) -> Result<Json, ArmError> {
+        let v = self.api_version(op, id)?;
+        let url = self.url_for(id, v);
+        let what = id.display();
+        let rsp = self.send(op, &what, method.clone(), url.clone(), Some(body)).await?;
+        if !rsp.status.is_success() {
+            return Err(self.err(op, &what, ArmErrorKind::Response { status: rsp.status.as_u16(), error: rsp.error() }, Some(&rsp)));
+        }
+        let done = lro::wait(self, op, &what, &method, &url, rsp).await?;
+        match done {
+            Some(b) if b.get("id").is_some() && lro::is_terminal_success(&b) => Ok(b),
+            _ => {
+                // Final GET of the original URI.
+                let r = self.send(op, &what, Method::GET, url, None).await?;
+                if r.status.is_success() {
+                    Ok(r.json().unwrap_or(Json::Null))
+                } else {
+                    Err(self.err(op, &what, ArmErrorKind::Response { status: r.status.as_u16(), error: r.error() }, Some(&r)))
+                }
+            }
+        }
+    }
+
+    /// DELETE a resource and wait; an object already gone is success.
+    pub async fn delete(&self, op: &Op, id: &ResourceId) -> Result<(), ArmError> {
+        let v = self.api_version(op, id)?;
+        let url = self.url_for(id, v);
+        let what = id.display();
+        let rsp = self.send(op, &what, Method::DELETE, url.clone(), None).await?;
+        match rsp.status {
+            StatusCode::NOT_FOUND | StatusCode::NO_CONTENT => Ok(()),
+            s if s.is_success() => lro::wait(self, op, &what, &Method::DELETE, &url, rsp).await.map(|_| ()),
+            s => Err(self.err(op, &what, ArmErrorKind::Response { status: s.as_u16(), error: rsp.error() }, Some(&rsp))),
+        }
+    }
+
+    /// POST an action (`…/{id}/{action}`) and wait; returns the result body.
+    pub async fn post(&self, op: &Op, id: &ResourceId, action: &str, body: Option<&Json>) -> Result<Option<Json>, ArmError> {
+        let v = self.api_version(op, id)?;
+        let mut url = self.url_for(id, v);
+        url.path_segments_mut().expect("base URL").push(action);
+        let what = id.display();
+        let rsp = self.send(op, &what, Method::POST, url.clone(), body).await?;
+        if !rsp.status.is_success() {
+            return Err(self.err(op, &what, ArmErrorKind::Response { status: rsp.status.as_u16(), error: rsp.error() }, Some(&rsp)));
+        }
+        lro::wait(self, op, &what, &Method::POST, &url, rsp).await
+    }
+
+    /// PUT, retrying while ARM answers one of `codes` (for eventual
+    /// consistency such as `PrincipalNotFound` after creating an identity),
+    /// for at most `within`.
+    pub async fn put_retrying(&self, op: &Op, id: &ResourceId, body: &Json, codes: &[&str], within: Duration) -> Result<Json, ArmError> {
+        let until = Instant::now() + within;
+        let mut wait = self.options.retry_base.max(Duration::from_millis(10));
+        loop {
+            match self.put(op, id, body).await {
+                Err(e) if codes.iter().any(|c| e.has_code(c)) && Instant::now() + wait < until => {
+                    tracing::debug!(code = e.code().unwrap_or(""), "eventual consistency: retrying");
+                    self.sleep(op, &id.display(), wait).await?;
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// GETs until the object is visible (read-after-write across ARM's
+    /// replicas), for at most `within`.
+    pub async fn wait_visible(&self, op: &Op, id: &ResourceId, within: Duration) -> Result<Json, ArmError> {
+        let until = Instant::now() + within;
+        let mut wait = self.options.retry_base.max(Duration::from_millis(10)) / 2;
+        loop {
+            if let Some(b) = self.get(op, id).await? {
+                return Ok(b);
+            }
+            if Instant::now() + wait > until {
+                return Err(self.err(
+                    op,
+                    &id.display(),
+                    ArmErrorKind::Protocol(format!("the object was created but is still not visible after {}s", within.as_secs())),
+                    None,
+                ));
+            }
+            self.sleep(op, &id.display(), wait).await?;
+            wait = (wait * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+/// ARM names the namespace in the message: "… namespace 'Microsoft.DocumentDB' …".
+fn namespace_from_message(msg: &str) -> Option<String> {
+    msg.split(['\'', '"', ' ']).find(|w| w.starts_with("Microsoft.") && w.len() > 10).map(|w| w.trim_end_matches(['.', ',']).to_owned())
+}
+
+/// True if `a` has the same scheme, host and port as `b`.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.origin() == b.origin()
+}
+
+fn redact_query(u: &Url) -> String {
+    // Only the api-version is ever in our queries; drop anything else.
+    format!("{}{}", u.origin().ascii_serialization(), u.path())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_ms_seconds_and_dates() {
+        let mk = |k: &str, v: &str| {
+            let mut h = reqwest::header::HeaderMap::new();
+            h.insert(reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            Response { status: StatusCode::TOO_MANY_REQUESTS, headers: h, body: bytes::Bytes::new() }
+        };
+        assert_eq!(mk("retry-after-ms", "250").retry_after(), Some(Duration::from_millis(250)));
+        assert_eq!(mk("Retry-After", "7").retry_after(), Some(Duration::from_secs(7)));
+        assert!(mk("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT").retry_after().is_some());
+        assert_eq!(mk("Retry-After", "soon").retry_after(), None);
+    }
+
+    #[test]
+    fn namespace_is_read_from_arms_message() {
+        assert_eq!(
+            namespace_from_message(
+                "The subscription is not registered to use namespace 'Microsoft.DocumentDB'. See https://aka.ms/rps-not-found"
+            ),
+            Some("Microsoft.DocumentDB".to_owned())
+        );
+        assert_eq!(namespace_from_message("nothing here"), None);
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let a = Url::parse("https://127.0.0.1:8443/subscriptions/x").unwrap();
+        assert!(same_origin(&a, &Url::parse("https://127.0.0.1:8443/").unwrap()));
+        assert!(!same_origin(&a, &Url::parse("https://127.0.0.1:9443/").unwrap()));
+        assert!(!same_origin(&a, &Url::parse("http://127.0.0.1:8443/").unwrap()));
+    }
+}
