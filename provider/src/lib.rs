@@ -10,6 +10,7 @@ pub mod framework;
 pub mod functions;
 pub mod logging;
 pub mod plugin;
+pub mod resources;
 mod tfplugin;
 pub mod value;
 
@@ -18,6 +19,7 @@ use framework::Provider;
 /// The provider with everything it offers registered.
 pub fn provider() -> Provider {
     Provider::new()
+        .with_resource(resources::hub::Hub)
         .with_data_source(data_sources::conventions::Conventions)
         .with_function(functions::Name)
         .with_function(functions::CompactName)

@@ -8,6 +8,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("Microsoft.Resources/resourceGroups", "2023-07-01"),
     ("Microsoft.Resources/subscriptions", "2023-07-01"),
     ("Microsoft.Resources/providers", "2023-07-01"),
+    ("Microsoft.Resources/resources", "2023-07-01"),
     ("Microsoft.Network/virtualNetworks", "2025-01-01"),
     ("Microsoft.Network/virtualNetworks/subnets", "2025-01-01"),
     ("Microsoft.Network/virtualNetworks/virtualNetworkPeerings", "2025-01-01"),

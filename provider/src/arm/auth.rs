@@ -34,11 +34,17 @@ enum Candidate {
     Skipped { name: &'static str, why: String },
 }
 
-/// The credential chain.
+/// The credential chain, with one cached token: not every credential caches
+/// (the Azure CLI one spawns `az` per call), and one refresh at a time
+/// keeps a burst of requests from fetching a token each.
 pub struct ChainedCredential {
     candidates: Vec<Candidate>,
     chosen: RwLock<Option<(usize, &'static str)>>,
+    cached: tokio::sync::Mutex<Option<AccessToken>>,
 }
+
+/// Tokens are refreshed this long before they expire.
+const REFRESH_MARGIN: time::Duration = time::Duration::minutes(5);
 
 impl fmt::Debug for ChainedCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -143,7 +149,7 @@ pub fn credential(cfg: &ProviderConfig, http: &reqwest::Client) -> ChainedCreden
         }
     });
 
-    ChainedCredential { candidates: out, chosen: RwLock::new(None) }
+    ChainedCredential { candidates: out, chosen: RwLock::new(None), cached: tokio::sync::Mutex::new(None) }
 }
 
 impl ChainedCredential {
@@ -152,12 +158,25 @@ impl ChainedCredential {
         self.chosen.read().await.map(|(_, n)| n)
     }
 
-    /// A token for `scope`; the error lists every credential tried.
+    /// A token for `scope` (the client uses one scope), from the cache while
+    /// it is fresh; the error lists every credential tried.
     pub async fn token(&self, scope: &str) -> Result<AccessToken, String> {
-        if let Some((i, name)) = *self.chosen.read().await {
-            if let Candidate::Ready { credential, .. } = &self.candidates[i] {
-                return credential.get_token(&[scope], None).await.map_err(|e| format!("{name}: {}", first_line(&e.to_string())));
-            }
+        let mut cached = self.cached.lock().await;
+        if let Some(t) = cached.as_ref()
+            && t.expires_on - REFRESH_MARGIN > time::OffsetDateTime::now_utc()
+        {
+            return Ok(t.clone());
+        }
+        let fresh = self.fetch(scope).await?;
+        *cached = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    async fn fetch(&self, scope: &str) -> Result<AccessToken, String> {
+        if let Some((i, name)) = *self.chosen.read().await
+            && let Candidate::Ready { credential, .. } = &self.candidates[i]
+        {
+            return credential.get_token(&[scope], None).await.map_err(|e| format!("{name}: {}", first_line(&e.to_string())));
         }
         let mut tried = Vec::new();
         for (i, c) in self.candidates.iter().enumerate() {

@@ -445,10 +445,9 @@ impl ArmClient {
         if s == StatusCode::CONFLICT
             && !registered_once
             && (e.has_code("MissingSubscriptionRegistration") || e.has_code("SubscriptionNotRegistered"))
+            && let Some(ns) = namespace_from_message(&e.message)
         {
-            if let Some(ns) = namespace_from_message(&e.message) {
-                return Outcome::Register(ns);
-            }
+            return Outcome::Register(ns);
         }
         let contention = e.has_code("AnotherOperationInProgress")
             || (s == StatusCode::TOO_MANY_REQUESTS && (e.has_code("RetryableError") || e.has_code("RetryableErrorDueToAnotherOperation")));
@@ -523,28 +522,64 @@ impl ArmClient {
     /// PUT a resource and wait for the operation; returns the final body
     /// (from the final GET ARM's contract prescribes).
     pub async fn put(&self, op: &Op, id: &ResourceId, body: &Json) -> Result<Json, ArmError> {
-        self.write(op, id, Method::PUT, body).await
+        self.write(op, id, Method::PUT, body, &[]).await
+    }
+
+    /// PUT with extra query parameters (e.g. `syncRemoteAddressSpace=true`).
+    pub async fn put_with_query(&self, op: &Op, id: &ResourceId, body: &Json, query: &[(&str, &str)]) -> Result<Json, ArmError> {
+        self.write(op, id, Method::PUT, body, query).await
     }
 
     /// PATCH a resource and wait for the operation.
     pub async fn patch(&self, op: &Op, id: &ResourceId, body: &Json) -> Result<Json, ArmError> {
-        self.write(op, id, Method::PATCH, body).await
+        self.write(op, id, Method::PATCH, body, &[]).await
     }
 
-    async fn write(&self, op: &Op, id: &ResourceId, method: Method, body: &Json) -> Result<Json, ArmError> {
+    /// GET a collection or any other path under the endpoint at an explicit
+    /// api-version (for listings such as a resource group's resources);
+    /// follows `nextLink` and returns every item of `value`.
+    pub async fn list(&self, op: &Op, what: &str, path: &str, api_version: &str) -> Result<Option<Vec<Json>>, ArmError> {
+        let mut url = self.endpoint.clone();
+        url.set_path(&format!("{}{}", self.endpoint.path().trim_end_matches('/'), path));
+        url.query_pairs_mut().append_pair("api-version", api_version);
+        let mut items = Vec::new();
+        let mut next = Some(url);
+        while let Some(u) = next.take() {
+            let rsp = self.send(op, what, Method::GET, u, None).await?;
+            match rsp.status {
+                StatusCode::NOT_FOUND => return Ok(None),
+                s if s.is_success() => {
+                    let body = rsp.json().unwrap_or(Json::Null);
+                    items.extend(body.get("value").and_then(Json::as_array).cloned().unwrap_or_default());
+                    next = body.get("nextLink").and_then(Json::as_str).and_then(|l| Url::parse(l).ok());
+                }
+                s => return Err(self.err(op, what, ArmErrorKind::Response { status: s.as_u16(), error: rsp.error() }, Some(&rsp))),
+            }
+        }
+        Ok(Some(items))
+    }
+
+    async fn write(&self, op: &Op, id: &ResourceId, method: Method, body: &Json, query: &[(&str, &str)]) -> Result<Json, ArmError> {
         let v = self.api_version(op, id)?;
-        let url = self.url_for(id, v);
+        let get_url = self.url_for(id, v);
+        let mut url = get_url.clone();
+        if !query.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, val) in query {
+                q.append_pair(k, val);
+            }
+        }
         let what = id.display();
-        let rsp = self.send(op, &what, method.clone(), url.clone(), Some(body)).await?;
+        let rsp = self.send(op, &what, method.clone(), url, Some(body)).await?;
         if !rsp.status.is_success() {
             return Err(self.err(op, &what, ArmErrorKind::Response { status: rsp.status.as_u16(), error: rsp.error() }, Some(&rsp)));
         }
-        let done = lro::wait(self, op, &what, &method, &url, rsp).await?;
+        let done = lro::wait(self, op, &what, &method, &get_url, rsp).await?;
         match done {
             Some(b) if b.get("id").is_some() && lro::is_terminal_success(&b) => Ok(b),
             _ => {
                 // Final GET of the original URI.
-                let r = self.send(op, &what, Method::GET, url, None).await?;
+                let r = self.send(op, &what, Method::GET, get_url, None).await?;
                 if r.status.is_success() {
                     Ok(r.json().unwrap_or(Json::Null))
                 } else {

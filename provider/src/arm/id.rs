@@ -139,7 +139,7 @@ impl ResourceId {
             // Up to the next "providers" keyword (an extension on this resource).
             let end = rest.iter().position(|p| p.eq_ignore_ascii_case("providers")).unwrap_or(rest.len());
             let pairs = &rest[..end];
-            if pairs.is_empty() || pairs.len() % 2 != 0 {
+            if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
                 return Err(err("types and names must come in pairs"));
             }
             let segments: Vec<(String, String)> = pairs.chunks(2).map(|c| (c[0].to_owned(), c[1].to_owned())).collect();

@@ -18,7 +18,9 @@ use super::{Number, Value, ValueError};
 const VAL_MARKER: &str = "$trench::Val";
 const UNKNOWN_MARKER: &str = "$trench::Unknown";
 
-/// An attribute value that may be known, null or unknown (not known until apply).
+/// An attribute value that may be known, null or unknown (not known until
+/// apply). `Known` means wholly known: a value with an unknown anywhere
+/// inside reads as `Unknown`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Val<T> {
     /// A known value.
@@ -417,9 +419,11 @@ impl<'de, 'a> Deserializer<'de> for ValueDeserializer<'a> {
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, ValueError> {
         if name == VAL_MARKER {
+            // Known only when wholly known: a list with one unknown element
+            // is, for a typed model, not known yet.
             return match self.inner() {
                 Value::Null => visitor.visit_none(),
-                Value::Unknown(_) => visitor.visit_unit(),
+                v if !v.is_wholly_known() => visitor.visit_unit(),
                 _ => visitor.visit_some(self),
             };
         }
@@ -516,6 +520,16 @@ mod tests {
         assert_eq!(v.get_attr("mode"), Some(&Value::string("strict")));
         let back: Model = from_value(&v).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn partly_unknown_values_read_as_unknown() {
+        let v = Value::Object(BTreeMap::from([("xs".to_owned(), Value::List(vec![Value::string("a"), Value::unknown()]))]));
+        #[derive(Deserialize)]
+        struct M {
+            xs: Val<Vec<String>>,
+        }
+        assert!(from_value::<M>(&v).unwrap().xs.is_unknown());
     }
 
     #[test]

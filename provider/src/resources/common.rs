@@ -1,0 +1,84 @@
+//! What every composite needs: the configured ARM client and subscription,
+//! operations with the right deadline, the tag set, and patching computed
+//! values into Terraform's proposed state.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::arm::{ArmClient, ArmError, Op};
+use crate::conventions;
+use crate::framework::timeouts::Timeouts;
+use crate::framework::{Ctx, Diagnostics};
+use crate::value::{Value, to_value};
+
+/// The ARM client and subscription of a configured provider.
+pub struct Azure {
+    /// The client.
+    pub arm: Arc<ArmClient>,
+    /// The subscription trench manages.
+    pub subscription: String,
+    /// Provider `default_tags`.
+    pub default_tags: BTreeMap<String, String>,
+}
+
+/// The ARM client and subscription, or the diagnostic saying what to set.
+pub fn azure(ctx: &Ctx) -> Result<Azure, Diagnostics> {
+    let c = ctx.configured()?;
+    let subscription = c.config.subscription_id.clone().ok_or_else(|| {
+        Diagnostics::error(
+            "No subscription configured",
+            "trench resources need a subscription: set subscription_id in the provider block or ARM_SUBSCRIPTION_ID.",
+        )
+    })?;
+    Ok(Azure { arm: c.arm.clone(), subscription, default_tags: c.config.default_tags.clone() })
+}
+
+/// An operation bounded by the matching timeout.
+pub fn op(ctx: &Ctx, action: &'static str, timeout: std::time::Duration) -> Op {
+    Op::new(action, timeout, ctx.cancel.clone())
+}
+
+/// The tags every object gets: trench's conventional defaults, then the
+/// provider's `default_tags`, then the resource's `tags`; `environment`
+/// always names the environment.
+pub fn tags_all(default_tags: &BTreeMap<String, String>, env: &str, tags: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
+    let mut t = conventions::tags(env, conventions::DEFAULT_OWNER, conventions::DEFAULT_COST_CENTER, conventions::DEFAULT_PURPOSE);
+    t.extend(default_tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if let Some(tags) = tags {
+        t.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    t.insert("environment".into(), env.to_owned());
+    t
+}
+
+/// Overwrites attributes of an object value with those of `patch`
+/// (a typed struct of computed values).
+pub fn patch<T: Serialize>(target: &mut Value, patch: &T) -> Result<(), Diagnostics> {
+    let Value::Object(p) = to_value(patch)? else {
+        return Err(Diagnostics::error("Internal error", "a patch must be an object"));
+    };
+    if let Value::Object(t) = target {
+        t.extend(p);
+    }
+    Ok(())
+}
+
+/// Timeouts from a resource value, or the diagnostic.
+pub fn timeouts(v: &Value, defaults: Timeouts) -> Result<Timeouts, Diagnostics> {
+    Timeouts::from_value(v, defaults)
+}
+
+/// Turns an ARM error into diagnostics with a resume hint appended when
+/// part of the composite already exists.
+pub fn partial_failure(e: ArmError, composite: &str, created: &[String]) -> Diagnostics {
+    let mut d = e.to_diagnostics(None);
+    if !created.is_empty() {
+        let list = created.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n");
+        d.0[0].detail.push_str(&format!(
+            "\n\nThe {composite} is partly in place; these objects exist and are recorded in state:\n{list}\nRun `terraform apply` again to finish (Terraform will replace the tainted {composite}, removing these first, unless you run `terraform untaint` to resume in place)."
+        ));
+    }
+    d
+}

@@ -1,0 +1,9 @@
+//! The composite resources, one folder each, and what they share.
+
+#![allow(clippy::result_large_err)] // ArmError, see arm/mod.rs
+
+pub mod cidr;
+pub mod common;
+pub mod hub;
+pub mod network;
+pub mod reconcile;

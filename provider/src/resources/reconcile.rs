@@ -1,0 +1,91 @@
+//! Reconciling one ARM object: compare what exists with what is wanted and
+//! write only when they differ, so an update touches only changed children
+//! and a resumed create skips what is already in place.
+
+use serde_json::Value as Json;
+
+use crate::arm::{ArmClient, ArmError, Op, ResourceId};
+use crate::value::Value;
+
+/// True if every field of `want` is present in `have` with the same value.
+/// Objects compare key by key (ARM adds read-only fields, which are
+/// ignored); arrays must have the same length and match element for element
+/// in any order; strings compare case-insensitively, as ARM treats ids and
+/// enum values. `tags` must match exactly: extra tags are drift too.
+pub fn matches(want: &Json, have: &Json) -> bool {
+    match (want, have) {
+        (Json::Object(w), Json::Object(h)) => w.iter().all(|(k, wv)| match h.get(k) {
+            Some(hv) if k == "tags" => tags_equal(wv, hv),
+            Some(hv) => matches(wv, hv),
+            None => wv.is_null() || wv.as_array().is_some_and(Vec::is_empty) || wv.as_object().is_some_and(|o| o.is_empty()),
+        }),
+        (Json::Array(w), Json::Array(h)) => {
+            if w.len() != h.len() {
+                return false;
+            }
+            let mut used = vec![false; h.len()];
+            w.iter().all(|we| {
+                if let Some(i) = (0..h.len()).find(|i| !used[*i] && matches(we, &h[*i])) {
+                    used[i] = true;
+                    true
+                } else {
+                    false
+                }
+            })
+        }
+        (Json::String(a), Json::String(b)) => a.eq_ignore_ascii_case(b),
+        (Json::Number(a), Json::Number(b)) => a.as_f64() == b.as_f64(),
+        (Json::Number(a), Json::String(b)) | (Json::String(b), Json::Number(a)) => b.parse::<f64>().ok() == a.as_f64(),
+        (a, b) => a == b,
+    }
+}
+
+fn tags_equal(a: &Json, b: &Json) -> bool {
+    let norm = |j: &Json| {
+        j.as_object()
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned())).collect::<std::collections::BTreeMap<_, _>>())
+            .unwrap_or_default()
+    };
+    norm(a) == norm(b)
+}
+
+/// Makes one object match `want`: GET it (unless `known` already holds the
+/// body), PUT only if it is missing or differs. Returns the object as it now is.
+pub async fn ensure(arm: &ArmClient, op: &Op, id: &ResourceId, want: &Json, known: Option<Json>) -> Result<Json, ArmError> {
+    let have = match known {
+        Some(k) => Some(k),
+        None => arm.get(&op.with_action("reading"), id).await?,
+    };
+    match have {
+        Some(h) if matches(want, &h) => Ok(h),
+        _ => arm.put(op, id, want).await,
+    }
+}
+
+/// Replaces every unknown with null: a partial result must be wholly known.
+pub fn unknown_as_null(v: &mut Value) {
+    match v {
+        Value::Unknown(_) => *v = Value::Null,
+        Value::List(vs) | Value::Set(vs) | Value::Tuple(vs) => vs.iter_mut().for_each(unknown_as_null),
+        Value::Map(m) | Value::Object(m) => m.values_mut().for_each(unknown_as_null),
+        Value::Dynamic(_, inner) => unknown_as_null(inner),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn read_only_fields_and_order_are_ignored_but_extra_tags_and_items_are_not() {
+        let want = json!({"location": "westeurope", "tags": {"a": "1"}, "properties": {"subnets": [{"name": "a"}, {"name": "b"}], "sku": {"tier": "Standard"}}});
+        let have = json!({"id": "/x", "location": "WestEurope", "tags": {"a": "1"}, "properties": {"provisioningState": "Succeeded", "subnets": [{"name": "b", "id": "/b"}, {"name": "a"}], "sku": {"tier": "standard"}}});
+        assert!(matches(&want, &have));
+        let extra_tag = json!({"location": "westeurope", "tags": {"a": "1", "b": "2"}, "properties": {"subnets": [{"name": "a"}, {"name": "b"}], "sku": {"tier": "Standard"}}});
+        assert!(!matches(&want, &extra_tag));
+        let extra_subnet = json!({"location": "westeurope", "tags": {"a": "1"}, "properties": {"subnets": [{"name": "a"}, {"name": "b"}, {"name": "c"}], "sku": {"tier": "Standard"}}});
+        assert!(!matches(&want, &extra_subnet));
+    }
+}
