@@ -265,12 +265,13 @@ fn list(sim: &Sim, p: &ResPath, spec: &'static Spec) -> Result<Reply, ArmError> 
     };
     let slashes = if spec.type_segments().len() > 1 { 1 } else { 3 };
     let plen = prefix.len() + 1;
-    let items: Vec<Value> = st
+    let mut found: Vec<&Resource> = st
         .under(&prefix)
         .filter(|r| r.is(spec.type_name))
         .filter(|r| !exact || r.key()[plen..].matches('/').count() == slashes)
-        .map(|r| render(&st, sim.cfg(), r))
         .collect();
+    found.sort_by_key(|r| r.seq);
+    let items: Vec<Value> = found.into_iter().map(|r| render(&st, sim.cfg(), r)).collect();
     Ok(Reply::json(200, &json!({"value": items})))
 }
 
@@ -336,7 +337,10 @@ fn check_name_availability(sim: &Sim, req: &Req, p: &ResPath) -> Result<Reply, A
     let want = body.get("type").and_then(Value::as_str).unwrap_or("");
     let spec = spec::all_sorted()
         .into_iter()
-        .find(|s| s.namespace().eq_ignore_ascii_case(ns) && s.global_name.is_some() && (want.is_empty() || s.type_name.eq_ignore_ascii_case(want)))
+        .find(|s| {
+            let global = s.global_name.is_some() || s.type_name == crate::types::keyvault::VAULT_TYPE;
+            s.namespace().eq_ignore_ascii_case(ns) && global && (want.is_empty() || s.type_name.eq_ignore_ascii_case(want))
+        })
         .ok_or_else(|| unknown_type(p))?;
     check_api(req, spec)?;
     let st = sim.read();
