@@ -31,12 +31,11 @@ pub(crate) fn router() -> Router<Sim> {
 }
 
 async fn loopback_only(req: Request, next: Next) -> Response {
-    if let Some(c) = req.extensions().get::<ConnHandle>() {
-        if !c.peer.ip().is_loopback() {
+    if let Some(c) = req.extensions().get::<ConnHandle>()
+        && !c.peer.ip().is_loopback() {
             return Reply::json(403, &json!({"error": {"code": "Forbidden", "message": "The armsim admin API only answers loopback clients."}}))
                 .into_response();
         }
-    }
     next.run(req).await
 }
 

@@ -66,8 +66,10 @@ impl std::str::FromStr for ThrottleMode {
 
 /// Which resource-provider namespaces a subscription starts registered for.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Default)]
 pub enum RegisteredNamespaces {
     /// Everything except Microsoft.DocumentDB, so the registration path gets exercised.
+    #[default]
     Default,
     /// Every namespace.
     All,
@@ -75,11 +77,6 @@ pub enum RegisteredNamespaces {
     List(Vec<String>),
 }
 
-impl Default for RegisteredNamespaces {
-    fn default() -> Self {
-        RegisteredNamespaces::Default
-    }
-}
 
 impl RegisteredNamespaces {
     /// Parses the flag form: `default`, `all`, or a comma-separated list.

@@ -164,11 +164,10 @@ fn check_container(st: &State, p: &ResPath, spec: &Spec) -> Result<Option<String
     if spec.type_name == crate::types::resources::RG_TYPE {
         return Ok(None);
     }
-    if let Some(rg) = &p.rg {
-        if st.get(&rg_key(&p.sub, rg)).is_none() {
+    if let Some(rg) = &p.rg
+        && st.get(&rg_key(&p.sub, rg)).is_none() {
             return Err(rg_not_found(rg));
         }
-    }
     let Some(parent) = p.parent() else { return Ok(None) };
     if parent.blocks.is_empty() {
         return Ok(None);
@@ -210,11 +209,10 @@ pub(crate) fn render(st: &State, cfg: &SimConfig, res: &Resource) -> Value {
 
 /// Rendered JSON bytes, cached until the store changes.
 pub(crate) fn rendered_bytes(st: &State, cfg: &SimConfig, res: &Resource) -> Bytes {
-    if let Some((g, b)) = &*res.cache.lock().unwrap_or_else(|e| e.into_inner()) {
-        if *g == st.generation {
+    if let Some((g, b)) = &*res.cache.lock().unwrap_or_else(|e| e.into_inner())
+        && *g == st.generation {
             return b.clone();
         }
-    }
     let b = Bytes::from(serde_json::to_vec(&render(st, cfg, res)).expect("JSON serialises"));
     *res.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((st.generation, b.clone()));
     b
@@ -249,11 +247,10 @@ fn list(sim: &Sim, p: &ResPath, spec: &'static Spec) -> Result<Reply, ArmError> 
     let (prefix, exact) = if parent.blocks.is_empty() && parent.rg.is_none() {
         (format!("/subscriptions/{}", p.sub).to_ascii_lowercase(), false)
     } else {
-        if let Some(rg) = &parent.rg {
-            if st.get(&rg_key(&p.sub, rg)).is_none() {
+        if let Some(rg) = &parent.rg
+            && st.get(&rg_key(&p.sub, rg)).is_none() {
                 return Err(rg_not_found(rg));
             }
-        }
         let k = parent.key();
         if !parent.blocks.is_empty() && st.get(&k).is_none() {
             return Err(ArmError::not_found(
@@ -510,18 +507,15 @@ fn put_locked(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str,
         check_registered(&st, cfg, &p.sub, spec.namespace())?;
     }
     let parent_key = check_container(&st, p, spec)?;
-    if let Some(rg) = &p.rg {
-        if spec.type_name != crate::types::resources::RG_TYPE {
-            if let Some(r) = st.get(&rg_key(&p.sub, rg)) {
-                if r.prov.is_pending() {
+    if let Some(rg) = &p.rg
+        && spec.type_name != crate::types::resources::RG_TYPE
+            && let Some(r) = st.get(&rg_key(&p.sub, rg))
+                && r.prov.is_pending() {
                     return Err(ArmError::conflict(
                         "ResourceGroupBeingDeleted",
                         format!("The resource group '{}' is in deprovisioning state and cannot perform this operation.", r.name()),
                     ));
                 }
-            }
-        }
-    }
     let name = p.name().to_string();
     if let Some(fixed) = spec.fixed_name {
         if !name.eq_ignore_ascii_case(fixed) {
@@ -560,19 +554,16 @@ fn put_locked(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str,
     }
     let parent = parent_key.as_deref().and_then(|k| st.get(k));
     normalise_location(spec, &mut body, existing, &id)?;
-    if let Some(t) = body.get("tags") {
-        if !t.is_null() && !t.as_object().is_some_and(|o| o.values().all(Value::is_string)) {
+    if let Some(t) = body.get("tags")
+        && !t.is_null() && !t.as_object().is_some_and(|o| o.values().all(Value::is_string)) {
             return Err(ArmError::bad_request("InvalidTag", "The tags must be an object of string values."));
         }
-    }
-    if let Some(g) = spec.global_name {
-        if existing.is_none() {
-            if let Some(other) = st.of_type(spec.type_name).find(|r| r.name().eq_ignore_ascii_case(&name)) {
+    if let Some(g) = spec.global_name
+        && existing.is_none()
+            && let Some(other) = st.of_type(spec.type_name).find(|r| r.name().eq_ignore_ascii_case(&name)) {
                 let _ = other;
                 return Err(ArmError::new(g.status, g.code, g.message.replace("{name}", &name)));
             }
-        }
-    }
     let rg_name = p.rg.as_ref().map(|rg| st.get(&rg_key(&p.sub, rg)).map(|r| r.name().to_string()).unwrap_or(rg.clone()));
     let mut cx = PutCx {
         st: &st,
@@ -711,8 +702,8 @@ fn normalise_location(spec: &Spec, body: &mut Value, existing: Option<&Resource>
                     format!("The provided location '{l}' is not available for resource type '{}'. List of available regions for the resource type is '{}'.", spec.type_name, crate::regions::NAMES.join(",")),
                 )
             })?;
-            if let Some(old) = existing.and_then(|e| e.location()) {
-                if old != norm {
+            if let Some(old) = existing.and_then(|e| e.location())
+                && old != norm {
                     if spec.type_name == crate::types::resources::RG_TYPE {
                         return Err(ArmError::conflict(
                             "InvalidResourceGroupLocation",
@@ -724,7 +715,6 @@ fn normalise_location(spec: &Spec, body: &mut Value, existing: Option<&Resource>
                         format!("The resource '{id}' already exists in location '{old}'. A resource with the same name cannot be created in location '{norm}'. Please select a new resource name."),
                     ));
                 }
-            }
             body["location"] = json!(norm);
         }
     }
@@ -779,11 +769,10 @@ fn delete(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str) -> 
     let is_rg = spec.type_name == crate::types::resources::RG_TYPE;
     if !is_rg {
         check_registered(&st, cfg, &p.sub, spec.namespace())?;
-        if let Some(rg) = &p.rg {
-            if st.get(&rg_key(&p.sub, rg)).is_none() {
+        if let Some(rg) = &p.rg
+            && st.get(&rg_key(&p.sub, rg)).is_none() {
                 return Err(rg_not_found(rg));
             }
-        }
     }
     let key = p.key();
     let Some(res) = st.get(&key).filter(|r| r.is(spec.type_name)) else {
@@ -795,22 +784,20 @@ fn delete(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str) -> 
     let id = res.id.clone();
     let parent_key = p.parent().filter(|pp| !pp.blocks.is_empty() && !p.is_extension()).map(|pp| pp.key());
     // A second DELETE while one runs answers with the same operation.
-    if let Prov::Pending { op, .. } = &res.prov {
-        if let Some(o) = st.ops.get(op).filter(|o| o.kind == OpKind::Delete || o.kind == OpKind::RgDelete) {
+    if let Prov::Pending { op, .. } = &res.prov
+        && let Some(o) = st.ops.get(op).filter(|o| o.kind == OpKind::Delete || o.kind == OpKind::RgDelete) {
             let o = o.clone();
             return Ok(accepted_delete(spec, &o, req, cfg, now));
         }
-    }
     let lk = lock_key(spec, &key, parent_key.as_deref());
     if let Some(op) = st.running_on(&lk).or_else(|| st.running_on(&key)) {
         return Err(conflict(spec, op, &req.base, &id));
     }
     spec.hooks.check_delete(&st, res)?;
-    if req.query.get("force").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-        if let Some(r) = st.get_mut(&key) {
+    if req.query.get("force").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        && let Some(r) = st.get_mut(&key) {
             r.sim.insert("force_delete".into(), json!(true));
         }
-    }
     let style = if is_rg { DeleteStyle::Accepted { async_header: false, done: 200 } } else { spec.delete };
     match style {
         DeleteStyle::Sync => {
@@ -866,11 +853,10 @@ fn delete(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str) -> 
 fn accepted_delete(spec: &Spec, op: &Operation, req: &Req, cfg: &SimConfig, now: i64) -> Reply {
     let mut r = Reply::status(202);
     r.push_header("location", ops::result_url(&req.base, op));
-    if let DeleteStyle::Accepted { async_header: true, .. } = spec.delete {
-        if op.kind != OpKind::RgDelete {
+    if let DeleteStyle::Accepted { async_header: true, .. } = spec.delete
+        && op.kind != OpKind::RgDelete {
             r.push_header("azure-asyncoperation", ops::status_url(&req.base, op));
         }
-    }
     ops::push_retry_after(&mut r, cfg, op, now);
     r
 }

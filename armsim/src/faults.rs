@@ -107,11 +107,10 @@ fn parse_rule(r: &str) -> Result<FaultRule, String> {
 }
 
 fn validate(rule: &FaultRule) -> Result<(), String> {
-    if let Some(p) = rule.probability {
-        if !(0.0..=1.0).contains(&p) {
+    if let Some(p) = rule.probability
+        && !(0.0..=1.0).contains(&p) {
             return Err(format!("fault probability {p} is outside 0..1"));
         }
-    }
     if rule.kind == FaultKind::Slow && rule.delay_ms.is_none() {
         return Err("a `slow` fault needs delay_ms".into());
     }
@@ -186,21 +185,18 @@ impl Faults {
             if !kinds.contains(&r.kind) || r.count == Some(0) {
                 continue;
             }
-            if let Some(m) = &r.method {
-                if !m.eq_ignore_ascii_case(probe.method) {
+            if let Some(m) = &r.method
+                && !m.eq_ignore_ascii_case(probe.method) {
                     continue;
                 }
-            }
-            if let Some(t) = &r.resource_type {
-                if !t.eq_ignore_ascii_case(probe.resource_type) {
+            if let Some(t) = &r.resource_type
+                && !t.eq_ignore_ascii_case(probe.resource_type) {
                     continue;
                 }
-            }
-            if let Some(p) = &r.path_contains {
-                if !path_lower.contains(&p.to_ascii_lowercase()) {
+            if let Some(p) = &r.path_contains
+                && !path_lower.contains(&p.to_ascii_lowercase()) {
                     continue;
                 }
-            }
             if let Some(p) = r.probability {
                 // One draw per matching request keeps the sequence reproducible under a seed.
                 if self.rng.random::<f64>() >= p {

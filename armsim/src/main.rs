@@ -29,7 +29,7 @@ enum Cmd {
     /// writes <state-dir>/armsim.json (endpoint, CA file, tenant, subscriptions, principal, pid).
     /// The admin API lives under /_sim/ (health, resources, journal, stats, faults, reset,
     /// durations, secrets). Stops cleanly on SIGINT/SIGTERM, writing state.json.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Measure GET throughput, p99 latency and memory at N resources over real HTTPS (starts its own
     /// server process); prints one JSON object {"get_per_s","p99_ms","rss_mb",…}.
     Bench(BenchArgs),
@@ -101,7 +101,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = match cli.command {
-        Cmd::Serve(a) => rt.block_on(serve(a)),
+        Cmd::Serve(a) => rt.block_on(serve(*a)),
         Cmd::Bench(a) => rt.block_on(async {
             let opts = armsim::bench::BenchOptions { resources: a.resources, seconds: a.seconds, connections: a.connections, ..Default::default() };
             armsim::bench::run(opts).await.map(|v| println!("{v}"))

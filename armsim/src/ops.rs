@@ -51,11 +51,10 @@ pub(crate) fn advance(st: &mut State, cfg: &SimConfig, now: i64) {
     let mut done = Vec::new();
     for (sub, m) in &st.registrations {
         for (ns, s) in m {
-            if let RegState::Registering { due_ms } = s {
-                if *due_ms <= now {
+            if let RegState::Registering { due_ms } = s
+                && *due_ms <= now {
                     done.push((sub.clone(), ns.clone()));
                 }
-            }
         }
     }
     for (sub, ns) in done {
@@ -85,13 +84,12 @@ fn complete(st: &mut State, cfg: &SimConfig, id: &str, at: i64) {
     match &op.kind {
         OpKind::Put => {
             for k in &op.covers {
-                if let Some(r) = st.resources.get_mut(k) {
-                    if matches!(&r.prov, Prov::Pending { op: o, .. } if o == id) {
+                if let Some(r) = st.resources.get_mut(k)
+                    && matches!(&r.prov, Prov::Pending { op: o, .. } if o == id) {
                         r.prov = if failed.is_some() { Prov::Failed } else { Prov::Succeeded };
                         r.updated_ms = at;
                         *r.cache.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
                     }
-                }
             }
         }
         OpKind::Delete | OpKind::RgDelete => {

@@ -386,11 +386,10 @@ async fn pipeline(
             FaultKind::Conflict409,
         ];
         let fired = sim.faults().fire(&probe, &kinds);
-        if let Some(rule) = fired {
-            if let Some(r) = fault_reply(sim, &rule).await {
+        if let Some(rule) = fired
+            && let Some(r) = fault_reply(sim, &rule).await {
                 return r;
             }
-        }
     }
     sim.tick();
     crate::engine::dispatch(sim, req, route).await

@@ -72,7 +72,7 @@ impl Hooks for AcrHooks {
         }
         let rules = cx.prop("networkRuleSet");
         let restrictive = rules.is_some_and(|r| {
-            r.get("defaultAction").and_then(Value::as_str) == Some("Deny") || jpath::array(r, "ipRules").len() > 0
+            r.get("defaultAction").and_then(Value::as_str) == Some("Deny") || !jpath::array(r, "ipRules").is_empty()
         });
         if !premium && restrictive {
             return Err(ArmError::bad_request(

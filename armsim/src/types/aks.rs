@@ -152,11 +152,10 @@ fn pool_props(st: &State, name: &str, mut p: Value, version: &str, udr: bool) ->
         return Err(ArmError::bad_request("InvalidParameter", format!("System agent pool {name} must have at least 1 node.")).with_target("count"));
     }
     let subnet = p.get("vnetSubnetID").and_then(Value::as_str).map(str::to_string);
-    if let Some(s) = &subnet {
-        if st.get(&crate::armpath::key_of(s)).filter(|r| r.is(SUBNET_TYPE)).is_none() {
+    if let Some(s) = &subnet
+        && st.get(&crate::armpath::key_of(s)).filter(|r| r.is(SUBNET_TYPE)).is_none() {
             return Err(invalid_reference(s, name));
         }
-    }
     if udr {
         check_udr(st, subnet.as_deref(), name)?;
     }
@@ -214,11 +213,10 @@ impl Hooks for ClusterHooks {
             jpath::default(&mut np, k, v.clone());
         }
         let outbound = np["outboundType"].as_str().unwrap_or("loadBalancer").to_string();
-        if let Some(o) = old("networkProfile.outboundType").and_then(|v| v.as_str().map(str::to_string)) {
-            if o != outbound {
+        if let Some(o) = old("networkProfile.outboundType").and_then(|v| v.as_str().map(str::to_string))
+            && o != outbound {
                 return Err(ArmError::bad_request("PropertyChangeNotAllowed", "Changing property 'networkProfile.outboundType' is not allowed.").with_target("properties.networkProfile.outboundType"));
             }
-        }
         let service_cidr = crate::ipam::prefix(np["serviceCidr"].as_str().unwrap_or(""), &owner)?;
         let dns_ip: std::net::Ipv4Addr = np["dnsServiceIP"].as_str().unwrap_or("").parse().map_err(|_| {
             ArmError::bad_request("InvalidDnsServiceIP", "networkProfile.dnsServiceIP must be an IPv4 address.")
@@ -279,16 +277,14 @@ impl Hooks for ClusterHooks {
         }
         // The service CIDR must not overlap the node subnets' VNets.
         for (_, p) in &planned {
-            if let Some(s) = p.get("vnetSubnetID").and_then(Value::as_str) {
-                if let Some(net) = cx.st.get(&crate::armpath::key_of(s)).and_then(subnet_net) {
-                    if crate::ipam::overlaps(&net, &service_cidr) {
+            if let Some(s) = p.get("vnetSubnetID").and_then(Value::as_str)
+                && let Some(net) = cx.st.get(&crate::armpath::key_of(s)).and_then(subnet_net)
+                    && crate::ipam::overlaps(&net, &service_cidr) {
                         return Err(ArmError::bad_request(
                             "ServiceCidrOverlapExistingSubnetsCidr",
                             format!("The specified service CIDR {service_cidr} is conflicted with an existing subnet CIDR {net}"),
                         ));
                     }
-                }
-            }
         }
 
         // Identity, OIDC and workload identity.
@@ -325,11 +321,10 @@ impl Hooks for ClusterHooks {
         let rg = cx.rg.clone().unwrap_or_default();
         let default_node_rg = format!("MC_{rg}_{name}_{location}");
         let node_rg = cx.prop_str("nodeResourceGroup").map(str::to_string).or_else(|| old("nodeResourceGroup").and_then(|v| v.as_str().map(str::to_string))).unwrap_or(default_node_rg);
-        if let Some(o) = old("nodeResourceGroup").and_then(|v| v.as_str().map(str::to_string)) {
-            if !o.eq_ignore_ascii_case(&node_rg) {
+        if let Some(o) = old("nodeResourceGroup").and_then(|v| v.as_str().map(str::to_string))
+            && !o.eq_ignore_ascii_case(&node_rg) {
                 return Err(ArmError::bad_request("PropertyChangeNotAllowed", "Changing property 'nodeResourceGroup' is not allowed."));
             }
-        }
         let node_rg_id = format!("/subscriptions/{}/resourceGroups/{node_rg}", cx.sub);
         let node_rg_key = crate::armpath::key_of(&node_rg_id);
         if existing.is_none() {
@@ -475,14 +470,13 @@ impl Hooks for PoolHooks {
         let udr = cluster.prop_str("networkProfile.outboundType") == Some("userDefinedRouting");
         let props = cx.body.get("properties").cloned().unwrap_or(json!({}));
         let props = pool_props(cx.st, &cx.name, props, &version, udr)?;
-        if let Some(e) = cx.existing {
-            if e.prop_str("mode") == Some("System") && props.get("mode").and_then(Value::as_str) != Some("System") {
+        if let Some(e) = cx.existing
+            && e.prop_str("mode") == Some("System") && props.get("mode").and_then(Value::as_str) != Some("System") {
                 let others = cx.st.children(&cluster.key(), POOL_TYPE).into_iter().filter(|p| p.key() != cx.key && p.prop_str("mode") == Some("System")).count();
                 if others == 0 {
                     return Err(ArmError::bad_request("MustDefineAtLeastOneSystemPool", "Must define at least one system pool."));
                 }
             }
-        }
         cx.body = json!({"properties": props});
         Ok(())
     }

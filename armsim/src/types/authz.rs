@@ -165,11 +165,10 @@ impl Hooks for RaHooks {
             return Err(ArmError::bad_request("InvalidPrincipalId", format!("The principal ID '{principal}' is not a valid GUID.")));
         }
         let sent_type = cx.prop_str("principalType").map(str::to_string);
-        if let Some(t) = &sent_type {
-            if !PRINCIPAL_TYPES.contains(&t.as_str()) {
+        if let Some(t) = &sent_type
+            && !PRINCIPAL_TYPES.contains(&t.as_str()) {
                 return Err(ArmError::bad_request("InvalidPrincipalType", format!("The principal type '{t}' is not valid; use one of {}.", PRINCIPAL_TYPES.join(", "))));
             }
-        }
         let tenant = cx.tenant().to_string();
         let Some((actual_type, created)) = principal_info(cx.st, cx.cfg, &principal) else {
             return Err(principal_not_found(&principal, &tenant));

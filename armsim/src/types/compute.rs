@@ -68,7 +68,7 @@ impl Hooks for VmHooks {
                 let no_password = cx.prop("osProfile.linuxConfiguration.disablePasswordAuthentication").and_then(Value::as_bool) == Some(true);
                 let keys = cx.prop("osProfile.linuxConfiguration.ssh.publicKeys").and_then(Value::as_array).is_some_and(|k| !k.is_empty());
                 let password = jpath::get_str(cx.raw, "properties.osProfile.adminPassword").is_some();
-                if (no_password && !keys) || (!keys && !password) {
+                if !keys && (no_password || !password) {
                     return Err(ArmError::bad_request(
                         "InvalidParameter",
                         "Authentication using either SSH or by user name and password must be enabled in Linux profile.",
@@ -90,16 +90,14 @@ impl Hooks for VmHooks {
                 if user.is_some() && user.as_deref() != old {
                     return Err(not_allowed("osProfile.adminUsername"));
                 }
-                if let (Some(cd), Some(old)) = (&raw_custom, e.secrets.get("properties.osProfile.customData")) {
-                    if &crate::ids::sha256_hex(cd.as_bytes()) != old {
+                if let (Some(cd), Some(old)) = (&raw_custom, e.secrets.get("properties.osProfile.customData"))
+                    && &crate::ids::sha256_hex(cd.as_bytes()) != old {
                         return Err(not_allowed("customData"));
                     }
-                }
-                if user.is_none() {
-                    if let Some(o) = old {
+                if user.is_none()
+                    && let Some(o) = old {
                         jpath::set(&mut cx.body, "properties.osProfile.adminUsername", json!(o));
                     }
-                }
             }
         }
         jpath::default(&mut cx.body, "properties.osProfile.computerName", json!(cx.name.clone()));
@@ -170,11 +168,10 @@ impl Hooks for VmHooks {
 
     fn on_delete(&self, st: &mut State, cfg: &SimConfig, now: i64, res: &Resource) {
         for n in jpath::array(&res.body, "properties.networkProfile.networkInterfaces").to_vec() {
-            if jpath::get_str(&n, "properties.deleteOption") == Some("Delete") {
-                if let Some(id) = n.get("id").and_then(Value::as_str) {
+            if jpath::get_str(&n, "properties.deleteOption") == Some("Delete")
+                && let Some(id) = n.get("id").and_then(Value::as_str) {
                     st.remove_tree(cfg, now, &crate::armpath::key_of(id));
                 }
-            }
         }
     }
 }

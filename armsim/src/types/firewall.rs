@@ -103,10 +103,10 @@ impl Hooks for FirewallHooks {
             }
             let name = c.get("name").and_then(Value::as_str).unwrap_or("").to_string();
             let p = &mut c["properties"];
-            p.as_object_mut().map(|o| {
+            if let Some(o) = p.as_object_mut() {
                 o.remove("provisioningState");
                 o.remove("privateIPAddress");
-            });
+            }
             if let Some(pip) = p.get("publicIPAddress").and_then(|v| v.get("id")).and_then(Value::as_str) {
                 let Some(r) = cx.st.get(&crate::armpath::key_of(pip)).filter(|r| r.is(PIP_TYPE)) else {
                     return Err(invalid_reference(pip, &owner));
@@ -179,11 +179,10 @@ impl Hooks for PolicyHooks {
         }
         jpath::default(&mut cx.body, "properties.sku", json!({"tier": "Standard"}));
         jpath::default(&mut cx.body, "properties.threatIntelMode", json!("Alert"));
-        if let Some(base) = cx.prop("basePolicy").and_then(|v| v.get("id")).and_then(Value::as_str) {
-            if cx.st.get(&crate::armpath::key_of(base)).is_none() {
+        if let Some(base) = cx.prop("basePolicy").and_then(|v| v.get("id")).and_then(Value::as_str)
+            && cx.st.get(&crate::armpath::key_of(base)).is_none() {
                 return Err(invalid_reference(base, &cx.id));
             }
-        }
         Ok(())
     }
 

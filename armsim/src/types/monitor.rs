@@ -175,11 +175,10 @@ impl Hooks for DiagHooks {
             ));
         }
         for (field, t) in [("workspaceId", LAW_TYPE), ("storageAccountId", super::storage::ACCOUNT_TYPE)] {
-            if let Some(id) = cx.prop_str(field) {
-                if cx.st.get(&crate::armpath::key_of(id)).filter(|r| r.is(t)).is_none() {
+            if let Some(id) = cx.prop_str(field)
+                && cx.st.get(&crate::armpath::key_of(id)).filter(|r| r.is(t)).is_none() {
                     return Err(ArmError::bad_request("LinkedInvalidPropertyId", format!("Property id '{id}' at path 'properties.{field}' is invalid: no such {t}.")));
                 }
-            }
         }
         let siblings = cx.st.under(&target.key()).filter(|r| r.is(DIAG_TYPE) && r.key() != cx.key).count();
         if siblings >= 5 {

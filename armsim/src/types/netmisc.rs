@@ -74,11 +74,10 @@ pub(crate) fn used_ips(st: &State, subnet_key: &str, exclude: &str) -> BTreeSet<
             continue;
         }
         for c in jpath::array(&r.body, "properties.ipConfigurations") {
-            if ref_key(jpath::get(c, "properties.subnet")).as_deref() == Some(subnet_key) {
-                if let Some(ip) = jpath::get_str(c, "properties.privateIPAddress").and_then(|s| s.parse().ok()) {
+            if ref_key(jpath::get(c, "properties.subnet")).as_deref() == Some(subnet_key)
+                && let Some(ip) = jpath::get_str(c, "properties.privateIPAddress").and_then(|s| s.parse().ok()) {
                     used.insert(ip);
                 }
-            }
         }
     }
     used
@@ -378,11 +377,10 @@ pub(crate) fn allocate_ipconfigs(st: &State, nic_key: &str, owner: &str, existin
         let Some(subnet) = st.get(&subnet_key).filter(|s| s.is(SUBNET_TYPE)) else {
             return Err(invalid_reference(&subnet_id, owner));
         };
-        if let Some(pip) = p.get("publicIPAddress").and_then(|v| v.get("id")).and_then(Value::as_str) {
-            if st.get(&crate::armpath::key_of(pip)).is_none() {
+        if let Some(pip) = p.get("publicIPAddress").and_then(|v| v.get("id")).and_then(Value::as_str)
+            && st.get(&crate::armpath::key_of(pip)).is_none() {
                 return Err(invalid_reference(pip, owner));
             }
-        }
         let net = subnet_net(subnet).ok_or_else(|| invalid_reference(&subnet_id, owner))?;
         let mut used = used_ips(st, &subnet_key, nic_key);
         used.extend(taken_here.iter().copied());
@@ -446,11 +444,10 @@ impl Hooks for NicHooks {
         if configs.is_empty() {
             return Err(ArmError::bad_request("InvalidRequestFormat", format!("Network interface {} needs at least one IP configuration.", cx.id)));
         }
-        if let Some(nsg) = cx.prop("networkSecurityGroup").and_then(|v| v.get("id")).and_then(Value::as_str) {
-            if cx.st.get(&crate::armpath::key_of(nsg)).is_none() {
+        if let Some(nsg) = cx.prop("networkSecurityGroup").and_then(|v| v.get("id")).and_then(Value::as_str)
+            && cx.st.get(&crate::armpath::key_of(nsg)).is_none() {
                 return Err(invalid_reference(nsg, &cx.id));
             }
-        }
         allocate_ipconfigs(cx.st, &cx.key, &cx.id, cx.existing, &mut configs)?;
         cx.body["properties"]["ipConfigurations"] = json!(configs);
         for (k, d) in [("enableAcceleratedNetworking", json!(false)), ("enableIPForwarding", json!(false)), ("nicType", json!("Standard")), ("disableTcpStateTracking", json!(false)), ("auxiliaryMode", json!("None"))] {

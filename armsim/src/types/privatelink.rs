@@ -153,14 +153,13 @@ impl Hooks for PeHooks {
         if cx.st.get(&subnet_key).filter(|s| s.is(SUBNET_TYPE)).is_none() {
             return Err(invalid_reference(&subnet_id, &owner));
         }
-        if let Some(e) = cx.existing {
-            if ref_key(e.prop("subnet")).as_deref() != Some(subnet_key.as_str()) {
+        if let Some(e) = cx.existing
+            && ref_key(e.prop("subnet")).as_deref() != Some(subnet_key.as_str()) {
                 return Err(ArmError::bad_request(
                     "CannotChangePrivateEndpointSubnet",
                     format!("The subnet of private endpoint {owner} cannot be changed."),
                 ));
             }
-        }
         cx.keep("properties.resourceGuid", |c| json!(c.guid("resourceGuid")));
         let mut dns: Vec<(DnsName, String)> = Vec::new();
         let mut any = false;

@@ -122,11 +122,10 @@ pub(crate) fn subnet_net(subnet: &Resource) -> Option<Ipv4Net> {
 
 fn check_refs_exist(st: &State, props: &Value, owner: &str) -> Result<(), ArmError> {
     for field in ["routeTable", "networkSecurityGroup", "natGateway"] {
-        if let Some(id) = props.get(field).and_then(|v| v.get("id")).and_then(Value::as_str) {
-            if field != "natGateway" && st.get(&crate::armpath::key_of(id)).is_none() {
+        if let Some(id) = props.get(field).and_then(|v| v.get("id")).and_then(Value::as_str)
+            && field != "natGateway" && st.get(&crate::armpath::key_of(id)).is_none() {
                 return Err(invalid_reference(id, owner));
             }
-        }
     }
     Ok(())
 }
