@@ -3,9 +3,11 @@
 //! mirror, and a small gRPC-over-mTLS client that talks to a provider
 //! process the way Terraform's go-plugin client does.
 //!
-//! This crate never links the provider: it drives the built binaries.
+//! This crate links neither the provider nor armsim: it drives the built
+//! binaries.
 
 pub mod plugin;
+pub mod sim;
 pub mod terraform;
 
 use std::path::PathBuf;

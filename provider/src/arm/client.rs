@@ -390,9 +390,10 @@ impl ArmClient {
                         b.get(class).observe(None, Instant::now());
                     }
                     attempt += 1;
-                    tracing::debug!(error = %e, attempt, "arm request failed to connect");
+                    let why = error_chain(&e);
+                    tracing::debug!(error = %why, attempt, "arm request failed to connect");
                     if attempt >= self.options.max_attempts {
-                        return Err(self.err(op, resource, ArmErrorKind::Transport(format!("{e} (after {attempt} attempts)")), None));
+                        return Err(self.err(op, resource, ArmErrorKind::Transport(format!("{why} (after {attempt} attempts)")), None));
                     }
                     self.stats.lock().expect("stats lock").transient_retries += 1;
                     self.sleep(op, resource, self.backoff(attempt)).await?;
@@ -654,6 +655,18 @@ impl ArmClient {
             wait = (wait * 2).min(Duration::from_secs(5));
         }
     }
+}
+
+/// An error with its causes ("error sending request: connection refused").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
 }
 
 /// ARM names the namespace in the message: "… namespace 'Microsoft.DocumentDB' …".
