@@ -3,6 +3,7 @@
 //! Ratios are measured side by side in the same run, alternating the two
 //! sides so machine noise hits both equally.
 
+mod arm;
 mod provider;
 mod report;
 
@@ -23,6 +24,7 @@ fn main() {
     let args = Args::parse();
     let mut results = Vec::new();
     results.extend(provider::run(args.runs));
+    results.extend(arm::run());
     report::print(&results);
     report::write(&args.out, &results);
     let failed = results.iter().filter(|r| r.pass == Some(false)).count();

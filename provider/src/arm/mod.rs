@@ -47,11 +47,16 @@ pub fn scope_for(cfg: &ProviderConfig) -> String {
 
 /// The client for a configured provider.
 pub fn client_for(cfg: &ProviderConfig, terraform_version: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ArmClient, String> {
+    let mut options = ClientOptions::from_env(env);
+    options.max_parallel_requests = cfg.max_parallel_requests as usize;
+    client_with_options(cfg, terraform_version, options)
+}
+
+/// The client with explicit options (benchmarks, tests).
+pub fn client_with_options(cfg: &ProviderConfig, terraform_version: &str, options: ClientOptions) -> Result<ArmClient, String> {
     let http = http_client(cfg)?;
     let credential = auth::credential(cfg, &http);
     let endpoint = reqwest::Url::parse(&cfg.arm_endpoint).map_err(|e| format!("arm_endpoint {}: {e}", cfg.arm_endpoint))?;
-    let mut options = ClientOptions::from_env(env);
-    options.max_parallel_requests = cfg.max_parallel_requests as usize;
     let user_agent = format!("terraform-provider-trench/{} terraform/{terraform_version}", crate::VERSION);
     Ok(ArmClient::new(http, endpoint, scope_for(cfg), credential, user_agent, options))
 }
