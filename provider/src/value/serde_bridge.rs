@@ -463,7 +463,13 @@ impl<'de, 'a> Deserializer<'de> for ValueDeserializer<'a> {
         deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
         deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128 deserialize_f32
         deserialize_f64 deserialize_char deserialize_bytes deserialize_byte_buf deserialize_unit
-        deserialize_seq deserialize_map deserialize_identifier deserialize_ignored_any
+        deserialize_seq deserialize_map deserialize_identifier
+    }
+
+    /// Fields a model does not name are skipped whatever they hold,
+    /// unknowns included.
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        visitor.visit_unit()
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, ValueError> {
@@ -520,6 +526,16 @@ mod tests {
         assert_eq!(v.get_attr("mode"), Some(&Value::string("strict")));
         let back: Model = from_value(&v).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn fields_the_model_ignores_may_be_unknown() {
+        let v = Value::Object(BTreeMap::from([
+            ("name".to_owned(), Value::string("a")),
+            ("prefix".to_owned(), Value::string("p")),
+            ("ip".to_owned(), Value::unknown()),
+        ]));
+        assert_eq!(from_value::<Subnet>(&v).unwrap().name, "a");
     }
 
     #[test]
