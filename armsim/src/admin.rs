@@ -116,7 +116,7 @@ async fn patch_resource(State(sim): State<Sim>, Path(id): Path<String>, body: By
     let k = key(&id);
     let mut st = sim.write();
     let Some(r) = st.get_mut(&k) else { return err(404, "ResourceNotFound", format!("/{id} is not stored")) };
-    crate::jpath::merge_patch(&mut r.body, &patch);
+    r.body.modify(|b| crate::jpath::merge_patch(b, &patch));
     // An out-of-band change still changes the etag, as a portal edit would.
     r.etag = crate::ids::guid(sim.cfg().seed, &[&k, "oob-etag", &r.updated_ms.to_string(), &body.len().to_string()]);
     st.reindex(&k);

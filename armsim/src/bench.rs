@@ -23,11 +23,13 @@ pub struct BenchOptions {
     pub connections: usize,
     /// Seconds of warm-up before measuring.
     pub warmup: u64,
+    /// Extra `serve` arguments (for experiments, e.g. `--journal-capacity`).
+    pub serve_args: Vec<String>,
 }
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        BenchOptions { resources: 10_000, seconds: 10, connections: 8, warmup: 2 }
+        BenchOptions { resources: 10_000, seconds: 10, connections: 8, warmup: 2, serve_args: Vec::new() }
     }
 }
 
@@ -92,43 +94,59 @@ fn rss_mb(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// One resource of the bench estate: (path, body).
+/// The bench estate: (path, body) PUTs that leave exactly `n` resources stored (a VNet's two
+/// subnets count, as they are resources of their own). A mix of identities, NSGs, route tables
+/// and VNets, 100 per resource group.
 fn estate(n: usize, sub: &str) -> Vec<(String, Value)> {
     let mut out = Vec::with_capacity(n);
-    let per_rg = 100;
+    let mut stored = 0;
     let mut i = 0;
     let mut rg_n = 0;
-    while out.len() < n {
+    while stored < n {
         let rg = format!("/subscriptions/{sub}/resourceGroups/rg-bench-{rg_n:04}");
         out.push((format!("{rg}?api-version=2025-04-01"), json!({"location": "westeurope", "tags": {"owner": "bench"}})));
-        for _ in 0..per_rg - 1 {
-            if out.len() >= n {
-                break;
-            }
+        stored += 1;
+        let mut in_rg = 1;
+        while in_rg < 100 && stored < n {
             let tags = json!({"owner": "bench", "environment": "dev", "cost-center": "42", "purpose": "bench"});
-            let item = match i % 4 {
+            let vnet_fits = n - stored >= 3;
+            let (item, weight) = match i % 4 {
                 0 => (
-                    format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{i}?api-version=2024-11-30"),
-                    json!({"location": "westeurope", "tags": tags}),
+                    (
+                        format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{i}?api-version=2024-11-30"),
+                        json!({"location": "westeurope", "tags": tags}),
+                    ),
+                    1,
                 ),
                 1 => (
-                    format!("{rg}/providers/Microsoft.Network/networkSecurityGroups/nsg-{i}?api-version=2025-09-01"),
-                    json!({"location": "westeurope", "tags": tags, "properties": {"securityRules": [
-                        {"name": "ssh", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
-                         "sourceAddressPrefix": "10.0.0.0/8", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "22"}}]}}),
+                    (
+                        format!("{rg}/providers/Microsoft.Network/networkSecurityGroups/nsg-{i}?api-version=2025-09-01"),
+                        json!({"location": "westeurope", "tags": tags, "properties": {"securityRules": [
+                            {"name": "ssh", "properties": {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                             "sourceAddressPrefix": "10.0.0.0/8", "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "22"}}]}}),
+                    ),
+                    1,
                 ),
-                2 => (
-                    format!("{rg}/providers/Microsoft.Network/routeTables/rt-{i}?api-version=2025-09-01"),
-                    json!({"location": "westeurope", "tags": tags, "properties": {"routes": [
-                        {"name": "default", "properties": {"addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.1.4"}}]}}),
+                3 if vnet_fits => (
+                    (
+                        format!("{rg}/providers/Microsoft.Network/virtualNetworks/vnet-{i}?api-version=2025-09-01"),
+                        json!({"location": "westeurope", "tags": tags, "properties": {"addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+                            "subnets": [{"name": "a", "properties": {"addressPrefix": "10.1.1.0/24"}}, {"name": "b", "properties": {"addressPrefix": "10.1.2.0/24"}}]}}),
+                    ),
+                    3,
                 ),
                 _ => (
-                    format!("{rg}/providers/Microsoft.Network/virtualNetworks/vnet-{i}?api-version=2025-09-01"),
-                    json!({"location": "westeurope", "tags": tags, "properties": {"addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
-                        "subnets": [{"name": "a", "properties": {"addressPrefix": "10.1.1.0/24"}}, {"name": "b", "properties": {"addressPrefix": "10.1.2.0/24"}}]}}),
+                    (
+                        format!("{rg}/providers/Microsoft.Network/routeTables/rt-{i}?api-version=2025-09-01"),
+                        json!({"location": "westeurope", "tags": tags, "properties": {"routes": [
+                            {"name": "default", "properties": {"addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.1.4"}}]}}),
+                    ),
+                    1,
                 ),
             };
             out.push(item);
+            stored += weight;
+            in_rg += weight;
             i += 1;
         }
         rg_n += 1;
@@ -144,6 +162,7 @@ pub async fn run(opts: BenchOptions) -> Result<Value, String> {
     let mut child = Command::new(exe)
         .args(["serve", "--listen", "127.0.0.1:0", "--throttle", "off", "--time-scale", "0", "--registered-namespaces", "all", "--state-dir"])
         .arg(&dir)
+        .args(&opts.serve_args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -222,6 +241,9 @@ async fn measure(child: &mut std::process::Child, dir: &std::path::Path, opts: &
         }
     }
     let fill_s = fill_start.elapsed().as_secs_f64();
+    // Let the debounced state writer run once, then record memory before the read load.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_after_fill = rss_mb(child.id());
     let paths: Arc<Vec<String>> = Arc::new(paths);
 
     // Load: each connection GETs pseudo-random resources as fast as it can.
@@ -269,9 +291,11 @@ async fn measure(child: &mut std::process::Child, dir: &std::path::Path, opts: &
         "p99_ms": (pct(0.99) * 1000.0).round() / 1000.0,
         "rss_mb": (rss_mb(pid) * 10.0).round() / 10.0,
         "p50_ms": (pct(0.50) * 1000.0).round() / 1000.0,
-        "resources": paths.len(),
+        "resources": opts.resources,
+        "puts": paths.len(),
         "connections": opts.connections,
         "seconds": opts.seconds,
         "fill_s": (fill_s * 100.0).round() / 100.0,
+        "rss_after_fill_mb": (rss_after_fill * 10.0).round() / 10.0,
     }))
 }

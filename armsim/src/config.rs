@@ -133,6 +133,8 @@ pub struct SimConfig {
     pub principal_replication_secs: f64,
     /// Number of journal entries kept (oldest dropped first).
     pub journal_capacity: usize,
+    /// Megabytes of request/response bodies the journal keeps (oldest bodies dropped first).
+    pub journal_body_budget_mb: usize,
     /// Time source.
     pub clock: Clock,
 }
@@ -153,7 +155,8 @@ impl Default for SimConfig {
             registered_namespaces: RegisteredNamespaces::Default,
             known_principals: Vec::new(),
             principal_replication_secs: 10.0,
-            journal_capacity: 50_000,
+            journal_capacity: 20_000,
+            journal_body_budget_mb: 16,
             clock: Clock::System,
         }
     }

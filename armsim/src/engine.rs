@@ -193,7 +193,10 @@ fn check_container(st: &State, p: &ResPath, spec: &Spec) -> Result<Option<String
 
 pub(crate) fn render(st: &State, cfg: &SimConfig, res: &Resource) -> Value {
     let spec = res.spec();
-    let mut body = if res.body.is_object() { res.body.clone() } else { Value::Object(Map::new()) };
+    let mut body = res.body.to_value();
+    if !body.is_object() {
+        body = Value::Object(Map::new());
+    }
     body["id"] = json!(res.id);
     body["name"] = json!(res.name());
     body["type"] = json!(spec.type_name);
@@ -213,7 +216,10 @@ pub(crate) fn rendered_bytes(st: &State, cfg: &SimConfig, res: &Resource) -> Byt
         && *g == st.generation {
             return b.clone();
         }
-    let b = Bytes::from(serde_json::to_vec(&render(st, cfg, res)).expect("JSON serialises"));
+    let mut v = serde_json::to_vec(&render(st, cfg, res)).expect("JSON serialises");
+    // Cached for the resource's lifetime: do not keep the serialiser's spare capacity.
+    v.shrink_to_fit();
+    let b = Bytes::from(v);
     *res.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((st.generation, b.clone()));
     b
 }
@@ -540,7 +546,7 @@ fn put_locked(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str,
     let id = canonical_id(&st, sim, p, spec, parent_key.as_deref(), existing);
     let mut body = match (patch, existing) {
         (true, Some(e)) => {
-            let mut b = e.body.clone();
+            let mut b = e.body.to_value();
             jpath::merge_patch(&mut b, &raw);
             b
         }

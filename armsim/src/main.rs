@@ -76,8 +76,11 @@ struct ServeArgs {
     #[arg(long, default_value_t = 10.0)]
     replication_delay: f64,
     /// Journal entries kept in memory (oldest dropped first).
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = 20_000)]
     journal_capacity: usize,
+    /// Megabytes of request/response bodies the journal keeps; older entries keep only their metadata.
+    #[arg(long, default_value_t = 16)]
+    journal_body_mb: usize,
 }
 
 #[derive(clap::Args)]
@@ -91,6 +94,9 @@ struct BenchArgs {
     /// Concurrent keep-alive HTTPS connections.
     #[arg(long, default_value_t = 8)]
     connections: usize,
+    /// Extra argument for the measured `serve` process (repeatable), e.g. --serve-arg=--journal-capacity=1000.
+    #[arg(long = "serve-arg", allow_hyphen_values = true)]
+    serve_args: Vec<String>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -103,7 +109,13 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Cmd::Serve(a) => rt.block_on(serve(*a)),
         Cmd::Bench(a) => rt.block_on(async {
-            let opts = armsim::bench::BenchOptions { resources: a.resources, seconds: a.seconds, connections: a.connections, ..Default::default() };
+            let opts = armsim::bench::BenchOptions {
+                resources: a.resources,
+                seconds: a.seconds,
+                connections: a.connections,
+                serve_args: a.serve_args,
+                ..Default::default()
+            };
             armsim::bench::run(opts).await.map(|v| println!("{v}"))
         }),
     };
@@ -141,6 +153,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         known_principals: a.known_principals,
         principal_replication_secs: a.replication_delay,
         journal_capacity: a.journal_capacity,
+        journal_body_budget_mb: a.journal_body_mb,
         ..SimConfig::default()
     };
     let running = armsim::serve(config).await.map_err(|e| e.to_string())?;

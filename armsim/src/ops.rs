@@ -116,6 +116,10 @@ fn complete(st: &mut State, cfg: &SimConfig, id: &str, at: i64) {
         o.status = status;
         o.end_ms = Some(at);
         o.error = failed;
+        // Only pollers need a finished operation; what it locked and covered no longer matters.
+        o.lock_key = None;
+        o.covers = Vec::new();
+        o.fail = None;
     }
 }
 

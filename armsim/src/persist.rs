@@ -48,8 +48,9 @@ pub(crate) fn state_path(dir: &Path) -> PathBuf {
     dir.join("state.json")
 }
 
-/// Serialises the state (called under the read lock; the write happens outside it).
-pub(crate) fn serialise(st: &State, now_ms: i64) -> Vec<u8> {
+/// Streams the state as JSON into `out` (called under the read lock; streaming avoids holding a
+/// second copy of a multi-megabyte snapshot in memory).
+pub(crate) fn serialise(st: &State, now_ms: i64, out: impl Write) -> serde_json::Result<()> {
     let mut ops: Vec<&Operation> = st.op_order.iter().filter_map(|id| st.ops.get(id)).collect();
     ops.sort_by_key(|o| o.start_ms);
     let snap = SnapshotRef {
@@ -64,15 +65,22 @@ pub(crate) fn serialise(st: &State, now_ms: i64) -> Vec<u8> {
         registrations: &st.registrations,
         incarnations: st.incarnations.iter().map(|(k, v)| (k, *v)).collect(),
     };
-    serde_json::to_vec(&snap).expect("state serialises")
+    serde_json::to_writer(out, &snap)
 }
 
 /// Writes `bytes` to `path` atomically.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Writes what `fill` produces to a temporary file, syncs it and renames it over `path`.
+pub(crate) fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let io = |action, source| Error::Io { action, path: tmp.clone(), source };
-    let mut f = std::fs::File::create(&tmp).map_err(|e| io("creating", e))?;
-    f.write_all(bytes).map_err(|e| io("writing", e))?;
+    let f = std::fs::File::create(&tmp).map_err(|e| io("creating", e))?;
+    let mut w = std::io::BufWriter::with_capacity(256 * 1024, f);
+    fill(&mut w).map_err(|e| io("writing", e))?;
+    let f = w.into_inner().map_err(|e| io("writing", e.into_error()))?;
     f.sync_all().map_err(|e| io("syncing", e))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(|e| Error::Io { action: "renaming into place", path: path.to_path_buf(), source: e })

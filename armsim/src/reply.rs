@@ -29,7 +29,9 @@ impl Reply {
         }
     }
     pub fn json(status: u16, v: &Value) -> Self {
-        Self::bytes(status, Bytes::from(serde_json::to_vec(v).expect("JSON values serialise")))
+        let mut b = serde_json::to_vec(v).expect("JSON values serialise");
+        b.shrink_to_fit();
+        Self::bytes(status, Bytes::from(b))
     }
     pub fn bytes(status: u16, b: Bytes) -> Self {
         let mut r = Self::status(status);

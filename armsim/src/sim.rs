@@ -106,7 +106,7 @@ impl Sim {
         let due = state.earliest_due().unwrap_or(i64::MAX);
         Ok(Sim {
             inner: Arc::new(Inner {
-                journal: Mutex::new(Journal::new(cfg.journal_capacity)),
+                journal: Mutex::new(Journal::new(cfg.journal_capacity, cfg.journal_body_budget_mb * 1024 * 1024)),
                 cfg,
                 state: RwLock::new(state),
                 next_due: AtomicI64::new(due),
@@ -138,8 +138,11 @@ impl Sim {
     pub fn flush(&self) -> Result<()> {
         let _guard = self.inner.flush_lock.lock().unwrap_or_else(|e| e.into_inner());
         self.inner.dirty.store(false, Ordering::SeqCst);
-        let bytes = persist::serialise(&self.read(), self.now_ms());
-        persist::write_atomic(&persist::state_path(&self.inner.cfg.state_dir), &bytes)
+        let now = self.now_ms();
+        let st = self.read();
+        persist::write_atomic_with(&persist::state_path(&self.inner.cfg.state_dir), |w| {
+            persist::serialise(&st, now, w).map_err(std::io::Error::other)
+        })
     }
 
     /// Moves a manual clock forward and completes whatever became due (tests).
@@ -479,22 +482,24 @@ fn journal(sim: &Sim, req: &Req, type_label: &str, reply: &Reply, status: u16, s
     let request_body = if req.body.is_empty() {
         None
     } else {
-        Some(crate::engine::redact_for_journal(type_label, &req.body))
+        // A copy: the request's bytes may share hyper's whole read buffer.
+        Some(crate::engine::redact_for_journal(type_label, &Bytes::copy_from_slice(&req.body)))
     };
     let entry = Entry {
         seq: 0,
         time_ms: sim.now_ms(),
-        method: req.method.clone(),
-        path: req.path.clone(),
-        query: req.raw_query.clone(),
+        method: req.method.as_str().into(),
+        path: req.path.as_str().into(),
+        query: req.raw_query.as_str().into(),
         status,
-        resource_type: type_label.to_string(),
-        api_version: req.api_version().map(str::to_string),
+        resource_type: type_label.into(),
+        api_version: req.api_version().map(Into::into),
         request_body,
         response_body: reply.body.clone(),
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        client_request_id: req.headers.get("x-ms-client-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
-        fault: reply.fault.clone(),
+        duration_ms: started.elapsed().as_secs_f32() * 1000.0,
+        client_request_id: req.headers.get("x-ms-client-request-id").and_then(|v| v.to_str().ok()).map(Into::into),
+        fault: reply.fault.as_deref().map(Into::into),
+        bodies_dropped: false,
     };
     sim.with_stats(|s| s.count(&req.method, type_label, status));
     sim.inner.journal.lock().unwrap_or_else(|e| e.into_inner()).push(entry);

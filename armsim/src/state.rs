@@ -3,7 +3,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,67 @@ impl Prov {
     }
 }
 
+/// A stored body as compact JSON text: a parsed `serde_json::Value` takes several times the
+/// memory of its text, and most stored bodies are only read when (re-)rendered. The parsed form is
+/// kept once something dereferences it, until the body changes.
+pub(crate) struct Body {
+    text: Box<str>,
+    parsed: OnceLock<Value>,
+}
+
+impl Body {
+    pub fn new(v: &Value) -> Self {
+        Body { text: serde_json::to_string(v).expect("JSON values serialise").into_boxed_str(), parsed: OnceLock::new() }
+    }
+    fn parse(&self) -> Value {
+        serde_json::from_str(&self.text).expect("stored bodies are valid JSON")
+    }
+    /// An owned copy.
+    pub fn to_value(&self) -> Value {
+        match self.parsed.get() {
+            Some(v) => v.clone(),
+            None => self.parse(),
+        }
+    }
+    /// Looks at the body without keeping a parsed copy around (for scans over many resources).
+    pub fn peek<R>(&self, f: impl FnOnce(&Value) -> R) -> R {
+        match self.parsed.get() {
+            Some(v) => f(v),
+            None => f(&self.parse()),
+        }
+    }
+    pub fn modify(&mut self, f: impl FnOnce(&mut Value)) {
+        let mut v = self.to_value();
+        f(&mut v);
+        *self = Body::new(&v);
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        self.parsed.get_or_init(|| self.parse())
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for Body {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.peek(|v| v.serialize(s))
+    }
+}
+
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(|v| Body::new(&v))
+    }
+}
+
 /// One stored resource. `body` is the base body (what the client sent, normalised, plus properties
 /// computed once); properties derived from other resources are added when rendering.
 #[derive(Debug, Serialize, Deserialize)]
@@ -44,7 +105,7 @@ pub(crate) struct Resource {
     #[serde(rename = "type")]
     pub type_name: String,
     pub api_version: String,
-    pub body: Value,
+    pub body: Body,
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
     pub prov: Prov,
@@ -193,7 +254,7 @@ pub(crate) struct State {
 }
 
 /// Completed operations kept for late pollers.
-const MAX_FINISHED_OPS: usize = 20_000;
+const MAX_FINISHED_OPS: usize = 5_000;
 
 impl State {
     pub fn get(&self, key: &str) -> Option<&Resource> {
@@ -212,7 +273,7 @@ impl State {
         self.unindex(key);
         let Some(r) = self.resources.get(key) else { return };
         let mut ids = Vec::new();
-        jpath::arm_ids(&r.body, &mut ids);
+        r.body.peek(|b| jpath::arm_ids(b, &mut ids));
         let mut targets: Vec<String> = ids
             .iter()
             .map(|i| crate::armpath::key_of(i))
@@ -292,7 +353,7 @@ impl State {
         self.generation += 1;
         let etag_n = self.generation;
         let created = if let Some(r) = self.resources.get_mut(&key) {
-            r.body = body;
+            r.body = Body::new(&body);
             r.api_version = api_version.to_string();
             r.prov = prov;
             r.updated_ms = now_ms;
@@ -300,15 +361,14 @@ impl State {
             *r.cache.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
             false
         } else {
-            let inc = self.incarnations.entry(key.clone()).or_insert(0);
-            *inc += 1;
-            let incarnation = *inc;
+            // Only deleted ids are remembered, so a re-created resource gets new generated ids.
+            let incarnation = self.incarnations.remove(&key).unwrap_or(0) + 1;
             self.seq += 1;
             let r = Resource {
                 id: id.to_string(),
                 type_name: type_name.to_string(),
                 api_version: api_version.to_string(),
-                body,
+                body: Body::new(&body),
                 secrets: BTreeMap::new(),
                 prov,
                 etag: crate::ids::guid(cfg.seed, &[&key, "etag", &etag_n.to_string()]),
@@ -338,7 +398,9 @@ impl State {
     pub fn remove_one(&mut self, key: &str) -> Option<Resource> {
         self.generation += 1;
         self.unindex(key);
-        self.resources.remove(key)
+        let r = self.resources.remove(key)?;
+        self.incarnations.insert(key.to_string(), r.incarnation);
+        Some(r)
     }
 
     /// Removes a resource and everything under it, deepest first, running each type's delete hook.

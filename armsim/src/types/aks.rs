@@ -342,7 +342,7 @@ impl Hooks for ClusterHooks {
             let id = format!("{node_rg_id}/providers/{UAI_TYPE}/{uai_name}");
             let key = crate::armpath::key_of(&id);
             let body = match cx.st.get(&key) {
-                Some(u) => u.body.clone(),
+                Some(u) => u.body.to_value(),
                 None => {
                     let b = platform_uai_body(cx.cfg.seed, &cx.cfg.tenant_id, &key, cx.st.next_incarnation(&key), &location);
                     cx.upsert(UAI_TYPE, id.clone(), b.clone());

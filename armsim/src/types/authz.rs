@@ -125,13 +125,13 @@ fn principal_info(st: &State, cfg: &SimConfig, oid: &str) -> Option<(&'static st
         return Some(("User", None));
     }
     for r in st.of_type(super::identity::UAI_TYPE) {
-        if r.prop_str("principalId").is_some_and(|p| p.eq_ignore_ascii_case(oid)) {
+        if r.body.peek(|b| crate::jpath::get_str(b, "properties.principalId").is_some_and(|p| p.eq_ignore_ascii_case(oid))) {
             return Some(("ServicePrincipal", Some(r.created_ms)));
         }
     }
     for t in [super::aks::CLUSTER_TYPE, super::compute::VM_TYPE] {
         for r in st.of_type(t) {
-            if crate::jpath::get_str(&r.body, "identity.principalId").is_some_and(|p| p.eq_ignore_ascii_case(oid)) {
+            if r.body.peek(|b| crate::jpath::get_str(b, "identity.principalId").is_some_and(|p| p.eq_ignore_ascii_case(oid))) {
                 return Some(("ServicePrincipal", Some(r.created_ms)));
             }
         }

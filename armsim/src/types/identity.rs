@@ -123,7 +123,9 @@ impl Hooks for FicHooks {
 /// identity has that client id.
 pub(crate) fn federated_match(sim: &Sim, client_id: &str, iss: &str, sub: &str) -> Option<Result<String, ()>> {
     let st = sim.read();
-    let uai = st.of_type(UAI_TYPE).find(|u| u.prop_str("clientId").is_some_and(|c| c.eq_ignore_ascii_case(client_id)))?;
+    let uai = st
+        .of_type(UAI_TYPE)
+        .find(|u| u.body.peek(|b| jpath::get_str(b, "properties.clientId").is_some_and(|c| c.eq_ignore_ascii_case(client_id))))?;
     let ok = st.children(&uai.key(), FIC_TYPE).into_iter().any(|f| {
         f.prop_str("issuer") == Some(iss)
             && f.prop_str("subject") == Some(sub)

@@ -180,7 +180,7 @@ impl Hooks for VaultHooks {
                 purge_ms: now + cfg.scaled_ms(days as f64 * 86_400.0),
                 scheduled_purge_date: crate::clock::rfc3339(now + days * 86_400_000),
                 purge_protection: res.prop("enablePurgeProtection").and_then(Value::as_bool) == Some(true),
-                body: res.body.clone(),
+                body: res.body.to_value(),
                 purging: false,
             },
         );

@@ -103,7 +103,7 @@ impl Hooks for LawHooks {
         }
         st.deleted_workspaces.insert(
             res.key(),
-            DeletedWorkspace { id: res.id.clone(), body: res.body.clone(), deleted_ms: now, purge_ms: now + cfg.scaled_ms(LAW_SOFT_DELETE_SECS) },
+            DeletedWorkspace { id: res.id.clone(), body: res.body.to_value(), deleted_ms: now, purge_ms: now + cfg.scaled_ms(LAW_SOFT_DELETE_SECS) },
         );
     }
 }

@@ -515,7 +515,7 @@ fn plan_peering(
     let state = match back {
         Some(b) if jpath::get_str(&b.body, "properties.peeringState") != Some("Disconnected") => {
             let bkey = b.key();
-            cx.mutate(bkey, |r| r.body["properties"]["peeringState"] = json!("Connected"));
+            cx.mutate(bkey, |r| r.body.modify(|b| b["properties"]["peeringState"] = json!("Connected")));
             "Connected"
         }
         _ => match existing.and_then(|e| jpath::get_str(&e.body, "properties.peeringState")) {
@@ -582,7 +582,7 @@ impl Hooks for PeeringHooks {
             .collect();
         for k in backs {
             if let Some(r) = st.get_mut(&k) {
-                r.body["properties"]["peeringState"] = json!("Disconnected");
+                r.body.modify(|b| b["properties"]["peeringState"] = json!("Disconnected"));
             }
         }
     }
