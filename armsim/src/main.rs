@@ -13,7 +13,7 @@ fail_operation (the next matching long-running operation ends Failed), conflict4
 p= fires with that seeded probability, count= fires on the next N matches only. \
 Example: PUT:Microsoft.Network/virtualNetworks:error500:p=0.2,*:*:reset:count=2. \
 A value starting with [ or { is read as JSON rules ({\"method\",\"resource_type\",\"path_contains\",\"kind\",\"probability\",\"count\",\"delay_ms\"}). \
-Rules can also be managed at runtime with GET/POST/DELETE /_sim/faults.";
+@PATH reads the rules (either form) from a file. Rules can also be managed at runtime with GET/POST/DELETE /_sim/faults.";
 
 /// A faithful local Azure Resource Manager (and Entra token endpoint) for trench.
 #[derive(Parser)]

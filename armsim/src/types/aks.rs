@@ -453,6 +453,33 @@ impl Hooks for ClusterHooks {
         }
     }
 
+    fn action(&self, _st: &State, cfg: &SimConfig, res: &Resource, action: &str) -> Option<Result<Value, ArmError>> {
+        let (name, user) = match action {
+            "listclusterusercredential" => ("clusterUser", true),
+            "listclusteradmincredential" => ("clusterAdmin", false),
+            _ => return None,
+        };
+        if !user && res.prop("disableLocalAccounts").and_then(Value::as_bool) == Some(true) {
+            return Some(Err(ArmError::bad_request(
+                "BadRequest",
+                "Getting static credential is not allowed because this cluster is set to disable local accounts.",
+            )));
+        }
+        let server = res.prop_str("privateFQDN").or_else(|| res.prop_str("fqdn")).unwrap_or("localhost").to_string();
+        let cluster = res.name();
+        let token = crate::ids::hexid(cfg.seed, &[&res.key(), name, &res.incarnation.to_string()], 64);
+        let user_entry = if user && res.prop("aadProfile.managed").and_then(Value::as_bool) == Some(true) {
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kubelogin\n      args: [get-token, --login, devicecode, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]".to_string()
+        } else {
+            format!("    token: {token}")
+        };
+        let kubeconfig = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {cluster}\n  cluster:\n    server: https://{server}:443\n    certificate-authority-data: TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2c9PQ==\ncontexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: {name}_{cluster}\ncurrent-context: {cluster}\nusers:\n- name: {name}_{cluster}\n  user:\n{user_entry}\n"
+        );
+        use base64::Engine;
+        Some(Ok(json!({"kubeconfigs": [{"name": name, "value": base64::engine::general_purpose::STANDARD.encode(kubeconfig)}]})))
+    }
+
     fn on_delete(&self, st: &mut State, cfg: &SimConfig, now: i64, res: &Resource) {
         if let (Some(node_rg), Some(p)) = (res.prop_str("nodeResourceGroup"), crate::armpath::parse_id(&res.id)) {
             let key = crate::engine::rg_key(&p.sub, node_rg);
