@@ -244,3 +244,26 @@ async fn durations(State(sim): State<Sim>) -> Response {
         "types": types,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn only_loopback_peers_reach_the_admin_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Sim::new(crate::SimConfig { state_dir: dir.path().into(), ..Default::default() }).unwrap();
+        let app = crate::app(sim);
+        let call = |peer: &str| {
+            let mut req = axum::http::Request::get("/_sim/health").body(Body::empty()).unwrap();
+            req.extensions_mut().insert(ConnHandle { peer: peer.parse().unwrap(), reset: Default::default() });
+            app.clone().oneshot(req)
+        };
+        assert_eq!(call("127.0.0.1:5000").await.unwrap().status(), 200);
+        assert_eq!(call("[::1]:5000").await.unwrap().status(), 200);
+        assert_eq!(call("10.1.2.3:5000").await.unwrap().status(), 403);
+    }
+}

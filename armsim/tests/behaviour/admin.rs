@@ -51,7 +51,12 @@ async fn journal_and_stats_record_every_arm_request() {
     h.advance(5.0);
     let op = crate::common::path_of(h.put(VNET, json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}})).await.header("azure-asyncoperation").expect("an update LRO"));
     let seq = h.admin("GET", "journal", None).await.body["last_seq"].as_u64().unwrap();
-    assert_eq!(h.call_with("GET", VNET, None, &[("x-ms-client-request-id", "abc-123")]).await.header("x-ms-client-request-id"), Some("abc-123"));
+    let echoed = h.call_with("GET", VNET, None, &[("x-ms-client-request-id", "abc-123"), ("x-ms-correlation-request-id", "corr-9")]).await;
+    assert_eq!(echoed.header("x-ms-client-request-id"), Some("abc-123"));
+    assert_eq!(echoed.header("x-ms-correlation-request-id"), Some("corr-9"));
+    for h in ["x-ms-request-id", "x-ms-routing-request-id", "date", "x-ms-ratelimit-remaining-subscription-reads"] {
+        assert!(echoed.header(h).is_some(), "{h} missing");
+    }
     h.get(VNET).await;
     h.get(&op).await;
     let j = h.admin("GET", &format!("journal?since={seq}"), None).await;
