@@ -20,6 +20,7 @@ use framework::Provider;
 pub fn provider() -> Provider {
     Provider::new()
         .with_resource(resources::hub::Hub)
+        .with_resource(resources::spoke::Spoke)
         .with_data_source(data_sources::conventions::Conventions)
         .with_function(functions::Name)
         .with_function(functions::CompactName)

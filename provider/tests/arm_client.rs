@@ -30,7 +30,7 @@ fn vnet_body() -> Json {
 }
 
 async fn with_rg(sim: &Sim, name: &str) {
-    client(&sim).put(&op(), &rg(sim, name), &json!({"location": "westeurope"})).await.unwrap();
+    client(sim).put(&op(), &rg(sim, name), &json!({"location": "westeurope"})).await.unwrap();
 }
 
 #[tokio::test]

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::arm::{ArmClient, ArmError, Op};
+use crate::arm::{ArmClient, ArmError, Op, ResourceId};
 use crate::conventions;
 use crate::framework::timeouts::Timeouts;
 use crate::framework::{Ctx, Diagnostics};
 use crate::value::{Value, to_value};
+use serde_json::Value as Json;
 
 /// The ARM client and subscription of a configured provider.
 pub struct Azure {
@@ -81,4 +82,33 @@ pub fn partial_failure(e: ArmError, composite: &str, created: &[String]) -> Diag
         ));
     }
     d
+}
+
+/// Deletes a resource group unless something else still lives in it (then
+/// leaves it, with a warning naming what is there).
+pub async fn delete_rg_if_empty(azure: &Azure, op: &Op, rg: &ResourceId) -> Result<Diagnostics, ArmError> {
+    let mut d = Diagnostics::new();
+    let listing = azure
+        .arm
+        .list(
+            &op.with_action("listing"),
+            &rg.display(),
+            &format!("{rg}/resources"),
+            crate::arm::api_versions::for_type("Microsoft.Resources/resources").unwrap_or("2023-07-01"),
+        )
+        .await?;
+    match listing {
+        None => {}
+        Some(items) if items.is_empty() => azure.arm.delete(op, rg).await?,
+        Some(items) => {
+            let names: Vec<String> =
+                items.iter().filter_map(|r| r.get("id").and_then(Json::as_str)).map(|s| format!("  - {s}")).take(10).collect();
+            d.add_warning(
+                None,
+                format!("{} kept: it is not empty", rg.display()),
+                format!("Other objects still live in it, so trench left it in place:\n{}", names.join("\n")),
+            );
+        }
+    }
+    Ok(d)
 }

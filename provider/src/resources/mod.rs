@@ -7,3 +7,4 @@ pub mod common;
 pub mod hub;
 pub mod network;
 pub mod reconcile;
+pub mod spoke;

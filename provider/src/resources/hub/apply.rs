@@ -388,34 +388,5 @@ async fn delete(azure: &Azure, op: &Op, prior: &Value) -> Result<Diagnostics, Ar
         let _lock = arm.locks.lock(&i.vnet_id().to_string()).await;
         arm.delete(op, &i.vnet_id()).await?;
     }
-    delete_rg_if_empty(azure, op, &i.rg_id()).await
-}
-
-/// Deletes a resource group unless something else still lives in it (then
-/// leaves it, with a warning naming what is there).
-pub(crate) async fn delete_rg_if_empty(azure: &Azure, op: &Op, rg: &ResourceId) -> Result<Diagnostics, ArmError> {
-    let mut d = Diagnostics::new();
-    let listing = azure
-        .arm
-        .list(
-            &op.with_action("listing"),
-            &rg.display(),
-            &format!("{rg}/resources"),
-            crate::arm::api_versions::for_type("Microsoft.Resources/resources").unwrap_or("2023-07-01"),
-        )
-        .await?;
-    match listing {
-        None => {}
-        Some(items) if items.is_empty() => azure.arm.delete(op, rg).await?,
-        Some(items) => {
-            let names: Vec<String> =
-                items.iter().filter_map(|r| r.get("id").and_then(Json::as_str)).map(|s| format!("  - {s}")).take(10).collect();
-            d.add_warning(
-                None,
-                format!("{} kept: it is not empty", rg.display()),
-                format!("Other objects still live in it, so trench left it in place:\n{}", names.join("\n")),
-            );
-        }
-    }
-    Ok(d)
+    common::delete_rg_if_empty(azure, op, &i.rg_id()).await
 }

@@ -513,11 +513,14 @@ fn spec_from(subscription: &str, default_tags: &BTreeMap<String, String>, v: &Va
     })
 }
 
-/// Sets optional+computed defaults the user left null.
-fn fill_defaults(planned: &mut Value, cfg: &HubConfig) {
+/// Sets the defaults of optional+computed attributes the configuration
+/// leaves null. The default wins over state: a value that drifted from it
+/// is planned back.
+fn fill_defaults(planned: &mut Value, config: &Value, cfg: &HubConfig) {
     let Value::Object(m) = planned else { return };
+    let unset = |k: &str| config.get_attr(k).is_none_or(Value::is_null);
     let mut set = |k: &str, v: Value| {
-        if m.get(k).is_none_or(Value::is_null) {
+        if unset(k) {
             m.insert(k.to_owned(), v);
         }
     };
@@ -586,7 +589,7 @@ impl Resource for Hub {
             Err(e) => return fail(e),
         };
         let mut planned = req.proposed.clone();
-        fill_defaults(&mut planned, &cfg);
+        fill_defaults(&mut planned, &req.config, &cfg);
         let (requires_replace, warnings) = plan::requires_replace(&req.prior, &planned, &replace_rules(), "hub");
         d.extend(warnings);
         let replacing = !requires_replace.is_empty();
