@@ -156,6 +156,10 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         journal_body_budget_mb: a.journal_body_mb,
         ..SimConfig::default()
     };
+    // Handlers first, so a signal right after the "listening" line still stops us cleanly.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let running = armsim::serve(config).await.map_err(|e| e.to_string())?;
     println!("trench-armsim listening on {}", running.endpoint());
     println!("  tenant:        {}", running.tenant_id());
@@ -171,9 +175,8 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
         _ = term.recv() => {}
     }
     running.shutdown().await.map_err(|e| e.to_string())?;
