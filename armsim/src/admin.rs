@@ -32,10 +32,14 @@ pub(crate) fn router() -> Router<Sim> {
 
 async fn loopback_only(req: Request, next: Next) -> Response {
     if let Some(c) = req.extensions().get::<ConnHandle>()
-        && !c.peer.ip().is_loopback() {
-            return Reply::json(403, &json!({"error": {"code": "Forbidden", "message": "The armsim admin API only answers loopback clients."}}))
-                .into_response();
-        }
+        && !c.peer.ip().is_loopback()
+    {
+        return Reply::json(
+            403,
+            &json!({"error": {"code": "Forbidden", "message": "The armsim admin API only answers loopback clients."}}),
+        )
+        .into_response();
+    }
     next.run(req).await
 }
 
@@ -69,12 +73,8 @@ fn view(st: &crate::state::State, sim: &Sim, r: &crate::state::Resource) -> Valu
 async fn list_resources(State(sim): State<Sim>, Query(f): Query<TypeFilter>) -> Response {
     sim.tick();
     let st = sim.read();
-    let v: Vec<Value> = st
-        .resources
-        .values()
-        .filter(|r| f.type_name.as_ref().is_none_or(|t| r.is(t)))
-        .map(|r| view(&st, &sim, r))
-        .collect();
+    let v: Vec<Value> =
+        st.resources.values().filter(|r| f.type_name.as_ref().is_none_or(|t| r.is(t))).map(|r| view(&st, &sim, r)).collect();
     ok(json!({"value": v}))
 }
 

@@ -22,16 +22,39 @@ pub(crate) struct ResPath {
 #[derive(Clone, Debug)]
 pub(crate) enum Route {
     Subscriptions,
-    Subscription { sub: String },
-    ResourceGroups { sub: String },
-    RgResources { sub: String, rg: String },
-    Providers { sub: String },
-    Provider { sub: String, ns: String },
-    ProviderAction { sub: String, ns: String, action: String },
+    Subscription {
+        sub: String,
+    },
+    ResourceGroups {
+        sub: String,
+    },
+    RgResources {
+        sub: String,
+        rg: String,
+    },
+    Providers {
+        sub: String,
+    },
+    Provider {
+        sub: String,
+        ns: String,
+    },
+    ProviderAction {
+        sub: String,
+        ns: String,
+        action: String,
+    },
     /// `…/providers/{ns}/locations/{loc}/operations/{id}` (status) or `…/operationResults/{id}` (result).
-    Operation { sub: String, op: String, result: bool },
+    Operation {
+        sub: String,
+        op: String,
+        result: bool,
+    },
     /// `/subscriptions/{sub}/operationresults/{id}` (resource-group deletion).
-    SubOperationResult { sub: String, op: String },
+    SubOperationResult {
+        sub: String,
+        op: String,
+    },
     Arm(ResPath),
 }
 
@@ -57,9 +80,7 @@ impl Route {
             Route::Subscriptions | Route::Subscription { .. } => "Microsoft.Resources/subscriptions".into(),
             Route::ResourceGroups { .. } => "Microsoft.Resources/resourceGroups".into(),
             Route::RgResources { .. } => "Microsoft.Resources/resources".into(),
-            Route::Providers { .. } | Route::Provider { .. } | Route::ProviderAction { .. } => {
-                "Microsoft.Resources/providers".into()
-            }
+            Route::Providers { .. } | Route::Provider { .. } | Route::ProviderAction { .. } => "Microsoft.Resources/providers".into(),
             Route::Operation { .. } | Route::SubOperationResult { .. } => "operations".into(),
             Route::Arm(p) => p.type_label(),
         }
@@ -268,7 +289,6 @@ pub(crate) fn last_segment(id: &str) -> &str {
     id.trim_end_matches('/').rsplit('/').next().unwrap_or("")
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,7 +309,9 @@ mod tests {
         assert_eq!(p.parent().unwrap().type_key(), "microsoft.network/virtualnetworks");
         assert_eq!(p.key(), "/subscriptions/s/resourcegroups/rg/providers/microsoft.network/virtualnetworks/v/subnets/s1");
 
-        let ra = arm("/subscriptions/s/resourcegroups/rg/providers/Microsoft.KeyVault/vaults/kv/providers/Microsoft.Authorization/roleAssignments/g");
+        let ra = arm(
+            "/subscriptions/s/resourcegroups/rg/providers/Microsoft.KeyVault/vaults/kv/providers/Microsoft.Authorization/roleAssignments/g",
+        );
         assert!(ra.is_extension());
         assert_eq!(ra.type_key(), "microsoft.authorization/roleassignments");
         assert_eq!(ra.parent().unwrap().type_key(), "microsoft.keyvault/vaults");
@@ -307,10 +329,7 @@ mod tests {
     #[test]
     fn parses_special_routes() {
         assert!(matches!(parse("/subscriptions/s/providers/Microsoft.Network").unwrap(), Route::Provider { .. }));
-        assert!(matches!(
-            parse("/subscriptions/s/providers/Microsoft.Network/register").unwrap(),
-            Route::ProviderAction { .. }
-        ));
+        assert!(matches!(parse("/subscriptions/s/providers/Microsoft.Network/register").unwrap(), Route::ProviderAction { .. }));
         assert!(matches!(
             parse("/subscriptions/s/providers/Microsoft.Network/locations/westeurope/operations/abc").unwrap(),
             Route::Operation { result: false, .. }

@@ -69,9 +69,7 @@ pub(crate) fn check_bearer(sim: &Sim, headers: &HeaderMap, base_url: &str) -> Re
         let mut r: Reply = ArmError::new(401, code, msg).into();
         r.push_header(
             "www-authenticate",
-            format!(
-                "Bearer authorization_uri=\"{base_url}/{tenant}\", error=\"invalid_token\", error_description=\"{desc}\""
-            ),
+            format!("Bearer authorization_uri=\"{base_url}/{tenant}\", error=\"invalid_token\", error_description=\"{desc}\""),
         );
         r
     };
@@ -160,7 +158,9 @@ pub(crate) async fn token(State(sim): State<Sim>, Path(tenant): Path<String>, he
             400,
             "invalid_request",
             90002,
-            format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
         );
     }
     let missing = |p: &str| {
@@ -168,13 +168,7 @@ pub(crate) async fn token(State(sim): State<Sim>, Path(tenant): Path<String>, he
     };
     let Some(grant) = form.get("grant_type") else { return missing("grant_type") };
     if grant != "client_credentials" {
-        return entra_error(
-            &sim,
-            400,
-            "unsupported_grant_type",
-            70003,
-            format!("The app requested an unsupported grant type '{grant}'."),
-        );
+        return entra_error(&sim, 400, "unsupported_grant_type", 70003, format!("The app requested an unsupported grant type '{grant}'."));
     }
     let Some(client_id) = form.get("client_id").map(|c| c.to_ascii_lowercase()) else { return missing("client_id") };
     let Some(scope) = form.get("scope") else { return missing("scope") };
@@ -185,7 +179,9 @@ pub(crate) async fn token(State(sim): State<Sim>, Path(tenant): Path<String>, he
             400,
             "invalid_scope",
             1002012,
-            format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+            format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
         );
     };
     let r = resource.trim_end_matches('/').to_ascii_lowercase();
@@ -212,7 +208,9 @@ pub(crate) async fn token(State(sim): State<Sim>, Path(tenant): Path<String>, he
                 401,
                 "invalid_client",
                 7000215,
-                format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+                format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+                ),
             );
         }
         oid = principal_oid(&client_id);
@@ -221,10 +219,14 @@ pub(crate) async fn token(State(sim): State<Sim>, Path(tenant): Path<String>, he
             s.client_assertions += 1;
             s.distinct_assertions.insert(crate::ids::sha256_hex(assertion.as_bytes()));
         });
-        if form.get("client_assertion_type").map(String::as_str)
-            != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-        {
-            return entra_error(&sim, 400, "invalid_request", 700023, "Client assertion type must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.".into());
+        if form.get("client_assertion_type").map(String::as_str) != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+            return entra_error(
+                &sim,
+                400,
+                "invalid_request",
+                700023,
+                "Client assertion type must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.".into(),
+            );
         }
         let claims: Value = match jsonwebtoken::dangerous::insecure_decode::<Value>(assertion) {
             Ok(d) => d.claims,
@@ -240,7 +242,11 @@ pub(crate) async fn token(State(sim): State<Sim>, Path(tenant): Path<String>, he
                 400,
                 "invalid_client",
                 700024,
-                format!("Client assertion is not within its valid time range. Current time: {}, expiry time of assertion {}.", rfc3339(now_s * 1000), rfc3339(exp * 1000)),
+                format!(
+                    "Client assertion is not within its valid time range. Current time: {}, expiry time of assertion {}.",
+                    rfc3339(now_s * 1000),
+                    rfc3339(exp * 1000)
+                ),
             );
         }
         let auds: Vec<String> = match claims.get("aud") {
@@ -270,7 +276,9 @@ pub(crate) async fn token(State(sim): State<Sim>, Path(tenant): Path<String>, he
                         400,
                         "invalid_client",
                         70021,
-                        format!("No matching federated identity record found for presented assertion. Assertion Issuer: '{iss}'. Assertion Subject: '{sub}'. Assertion Audience: 'api://AzureADTokenExchange'."),
+                        format!(
+                            "No matching federated identity record found for presented assertion. Assertion Issuer: '{iss}'. Assertion Subject: '{sub}'. Assertion Audience: 'api://AzureADTokenExchange'."
+                        ),
                     );
                 }
                 None => return unknown_app(&sim, &client_id),

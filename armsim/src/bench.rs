@@ -55,7 +55,14 @@ impl Client {
     }
 }
 
-async fn send(s: &mut Sender, host: &str, method: Method, path: &str, token: Option<&str>, body: Option<String>) -> Result<(u16, Bytes), String> {
+async fn send(
+    s: &mut Sender,
+    host: &str,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> Result<(u16, Bytes), String> {
     s.ready().await.map_err(|e| e.to_string())?;
     let mut b = Request::builder().method(method).uri(path).header("host", host);
     if let Some(t) = token {
@@ -89,7 +96,9 @@ fn tls_connector(ca_pem: &str) -> Result<tokio_rustls::TlsConnector, String> {
 fn rss_mb(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
@@ -160,7 +169,18 @@ pub async fn run(opts: BenchOptions) -> Result<Value, String> {
     let dir = std::env::temp_dir().join(format!("trench-armsim-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut child = Command::new(exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--throttle", "off", "--time-scale", "0", "--registered-namespaces", "all", "--state-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--throttle",
+            "off",
+            "--time-scale",
+            "0",
+            "--registered-namespaces",
+            "all",
+            "--state-dir",
+        ])
         .arg(&dir)
         .args(&opts.serve_args)
         .env("RUST_LOG", "warn")
@@ -188,9 +208,11 @@ async fn measure(child: &mut std::process::Child, dir: &std::path::Path, opts: &
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
-    let endpoint = first.trim().strip_prefix("trench-armsim listening on ").ok_or_else(|| format!("unexpected first line {first:?}"))?.to_string();
+    let endpoint =
+        first.trim().strip_prefix("trench-armsim listening on ").ok_or_else(|| format!("unexpected first line {first:?}"))?.to_string();
     let addr = endpoint.trim_start_matches("https://").to_string();
-    let info: Value = serde_json::from_slice(&std::fs::read(dir.join("armsim.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("armsim.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let ca = std::fs::read_to_string(dir.join("ca.pem")).map_err(|e| e.to_string())?;
     let client = Arc::new(Client { host: addr.clone(), addr, tls: tls_connector(&ca)? });
     let tenant = info["tenant_id"].as_str().unwrap_or_default().to_string();

@@ -27,9 +27,7 @@ pub struct Principal {
 impl Principal {
     /// Parses `CLIENT_ID:SECRET` (the `--principal` flag form).
     pub fn parse(s: &str) -> Result<Self, String> {
-        let (id, secret) = s
-            .split_once(':')
-            .ok_or_else(|| format!("principal {s:?} is not CLIENT_ID:SECRET"))?;
+        let (id, secret) = s.split_once(':').ok_or_else(|| format!("principal {s:?} is not CLIENT_ID:SECRET"))?;
         let id = parse_uuid(id).map_err(|e| format!("principal client id: {e}"))?;
         if secret.is_empty() {
             return Err(format!("principal {id} has an empty secret"));
@@ -65,8 +63,7 @@ impl std::str::FromStr for ThrottleMode {
 }
 
 /// Which resource-provider namespaces a subscription starts registered for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[derive(Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum RegisteredNamespaces {
     /// Everything except Microsoft.DocumentDB, so the registration path gets exercised.
     #[default]
@@ -77,16 +74,13 @@ pub enum RegisteredNamespaces {
     List(Vec<String>),
 }
 
-
 impl RegisteredNamespaces {
     /// Parses the flag form: `default`, `all`, or a comma-separated list.
     pub fn parse(s: &str) -> Self {
         match s.trim() {
             "default" => RegisteredNamespaces::Default,
             "all" => RegisteredNamespaces::All,
-            list => RegisteredNamespaces::List(
-                list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
-            ),
+            list => RegisteredNamespaces::List(list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect()),
         }
     }
 
@@ -202,7 +196,5 @@ impl SimConfig {
 
 /// Checks a GUID and returns it lower-cased.
 pub(crate) fn parse_uuid(s: &str) -> Result<String, String> {
-    uuid::Uuid::parse_str(s)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|e| format!("{s:?} is not a GUID ({e})"))
+    uuid::Uuid::parse_str(s).map(|u| u.hyphenated().to_string()).map_err(|e| format!("{s:?} is not a GUID ({e})"))
 }

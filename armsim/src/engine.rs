@@ -106,7 +106,9 @@ pub(crate) fn check_versions(req: &Req, versions: &[&str], ns: &str, short: &str
     if ns.eq_ignore_ascii_case("Microsoft.Resources") {
         return Err(ArmError::bad_request(
             "InvalidApiVersionParameter",
-            format!("The api-version '{v}' is invalid. The supported versions are '{list}'. Please refer to https://aka.ms/arm-api-versions for more information."),
+            format!(
+                "The api-version '{v}' is invalid. The supported versions are '{list}'. Please refer to https://aka.ms/arm-api-versions for more information."
+            ),
         ));
     }
     Err(ArmError::bad_request(
@@ -142,7 +144,9 @@ pub(crate) fn resource_not_found(p: &ResPath, spec: &Spec) -> ArmError {
     match &p.rg {
         Some(rg) => ArmError::not_found(
             "ResourceNotFound",
-            format!("The Resource '{chain}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"),
+            format!(
+                "The Resource '{chain}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+            ),
         ),
         None => ArmError::not_found("ResourceNotFound", format!("The Resource '{chain}' was not found.")),
     }
@@ -165,9 +169,10 @@ fn check_container(st: &State, p: &ResPath, spec: &Spec) -> Result<Option<String
         return Ok(None);
     }
     if let Some(rg) = &p.rg
-        && st.get(&rg_key(&p.sub, rg)).is_none() {
-            return Err(rg_not_found(rg));
-        }
+        && st.get(&rg_key(&p.sub, rg)).is_none()
+    {
+        return Err(rg_not_found(rg));
+    }
     let Some(parent) = p.parent() else { return Ok(None) };
     if parent.blocks.is_empty() {
         return Ok(None);
@@ -213,9 +218,10 @@ pub(crate) fn render(st: &State, cfg: &SimConfig, res: &Resource) -> Value {
 /// Rendered JSON bytes, cached until the store changes.
 pub(crate) fn rendered_bytes(st: &State, cfg: &SimConfig, res: &Resource) -> Bytes {
     if let Some((g, b)) = &*res.cache.lock().unwrap_or_else(|e| e.into_inner())
-        && *g == st.generation {
-            return b.clone();
-        }
+        && *g == st.generation
+    {
+        return b.clone();
+    }
     let mut v = serde_json::to_vec(&render(st, cfg, res)).expect("JSON serialises");
     // Cached for the resource's lifetime: do not keep the serialiser's spare capacity.
     v.shrink_to_fit();
@@ -254,9 +260,10 @@ fn list(sim: &Sim, p: &ResPath, spec: &'static Spec) -> Result<Reply, ArmError> 
         (format!("/subscriptions/{}", p.sub).to_ascii_lowercase(), false)
     } else {
         if let Some(rg) = &parent.rg
-            && st.get(&rg_key(&p.sub, rg)).is_none() {
-                return Err(rg_not_found(rg));
-            }
+            && st.get(&rg_key(&p.sub, rg)).is_none()
+        {
+            return Err(rg_not_found(rg));
+        }
         let k = parent.key();
         if !parent.blocks.is_empty() && st.get(&k).is_none() {
             return Err(ArmError::not_found(
@@ -268,11 +275,8 @@ fn list(sim: &Sim, p: &ResPath, spec: &'static Spec) -> Result<Reply, ArmError> 
     };
     let slashes = if spec.type_segments().len() > 1 { 1 } else { 3 };
     let plen = prefix.len() + 1;
-    let mut found: Vec<&Resource> = st
-        .under(&prefix)
-        .filter(|r| r.is(spec.type_name))
-        .filter(|r| !exact || r.key()[plen..].matches('/').count() == slashes)
-        .collect();
+    let mut found: Vec<&Resource> =
+        st.under(&prefix).filter(|r| r.is(spec.type_name)).filter(|r| !exact || r.key()[plen..].matches('/').count() == slashes).collect();
     found.sort_by_key(|r| r.seq);
     let items: Vec<Value> = found.into_iter().map(|r| render(&st, sim.cfg(), r)).collect();
     Ok(Reply::json(200, &json!({"value": items})))
@@ -282,11 +286,8 @@ fn list_resource_groups(sim: &Sim, req: &Req, sub: &str) -> Result<Reply, ArmErr
     check_api(req, spec::by_name(crate::types::resources::RG_TYPE))?;
     let st = sim.read();
     let prefix = format!("/subscriptions/{sub}").to_ascii_lowercase();
-    let items: Vec<Value> = st
-        .under(&prefix)
-        .filter(|r| r.is(crate::types::resources::RG_TYPE))
-        .map(|r| render(&st, sim.cfg(), r))
-        .collect();
+    let items: Vec<Value> =
+        st.under(&prefix).filter(|r| r.is(crate::types::resources::RG_TYPE)).map(|r| render(&st, sim.cfg(), r)).collect();
     Ok(Reply::json(200, &json!({"value": items})))
 }
 
@@ -348,8 +349,7 @@ fn check_name_availability(sim: &Sim, req: &Req, p: &ResPath) -> Result<Reply, A
     check_api(req, spec)?;
     let st = sim.read();
     let taken = st.of_type(spec.type_name).any(|r| r.name().eq_ignore_ascii_case(name))
-        || (spec.type_name == crate::types::keyvault::VAULT_TYPE
-            && st.deleted_vaults.values().any(|v| v.name.eq_ignore_ascii_case(name)));
+        || (spec.type_name == crate::types::keyvault::VAULT_TYPE && st.deleted_vaults.values().any(|v| v.name.eq_ignore_ascii_case(name)));
     let invalid = spec.name.map(|n| n.check(name, spec.short_type()).is_err()).unwrap_or(false);
     let v = if invalid {
         json!({"nameAvailable": false, "reason": "Invalid", "message": format!("The name '{name}' is not valid.")})
@@ -423,7 +423,9 @@ fn canonical_id(st: &State, sim: &Sim, p: &ResPath, spec: &Spec, parent_key: Opt
     }
     let scope = match (parent_key, &p.rg) {
         (Some(pk), _) => st.get(pk).expect("checked").id.clone(),
-        (None, Some(rg)) => st.get(&rg_key(&sub, rg)).map(|r| r.id.clone()).unwrap_or_else(|| format!("/subscriptions/{sub}/resourceGroups/{rg}")),
+        (None, Some(rg)) => {
+            st.get(&rg_key(&sub, rg)).map(|r| r.id.clone()).unwrap_or_else(|| format!("/subscriptions/{sub}/resourceGroups/{rg}"))
+        }
         (None, None) => format!("/subscriptions/{sub}"),
     };
     format!("{scope}/providers/{}/{}/{}", spec.namespace(), segs.join("/"), p.name())
@@ -471,9 +473,8 @@ async fn put(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str, 
     let raw: Value = if req.body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
-        serde_json::from_slice(&req.body).map_err(|e| {
-            ArmError::invalid_body(format!("The request content was invalid and could not be deserialized: '{e}'."))
-        })?
+        serde_json::from_slice(&req.body)
+            .map_err(|e| ArmError::invalid_body(format!("The request content was invalid and could not be deserialized: '{e}'.")))?
     };
     if !raw.is_object() {
         return Err(ArmError::invalid_body("The request content must be a JSON object."));
@@ -489,7 +490,10 @@ async fn put(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str, 
         if !busy.insert(hk.clone()) {
             return Err(ArmError::conflict(
                 spec.conflict_code,
-                format!("Too many concurrent writes to '{}'. Writes under one parent must be made one at a time.", p.parent().map(|x| x.name().to_string()).unwrap_or_default()),
+                format!(
+                    "Too many concurrent writes to '{}'. Writes under one parent must be made one at a time.",
+                    p.parent().map(|x| x.name().to_string()).unwrap_or_default()
+                ),
             ));
         }
     }
@@ -515,13 +519,14 @@ fn put_locked(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str,
     let parent_key = check_container(&st, p, spec)?;
     if let Some(rg) = &p.rg
         && spec.type_name != crate::types::resources::RG_TYPE
-            && let Some(r) = st.get(&rg_key(&p.sub, rg))
-                && r.prov.is_pending() {
-                    return Err(ArmError::conflict(
-                        "ResourceGroupBeingDeleted",
-                        format!("The resource group '{}' is in deprovisioning state and cannot perform this operation.", r.name()),
-                    ));
-                }
+        && let Some(r) = st.get(&rg_key(&p.sub, rg))
+        && r.prov.is_pending()
+    {
+        return Err(ArmError::conflict(
+            "ResourceGroupBeingDeleted",
+            format!("The resource group '{}' is in deprovisioning state and cannot perform this operation.", r.name()),
+        ));
+    }
     let name = p.name().to_string();
     if let Some(fixed) = spec.fixed_name {
         if !name.eq_ignore_ascii_case(fixed) {
@@ -561,15 +566,18 @@ fn put_locked(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str,
     let parent = parent_key.as_deref().and_then(|k| st.get(k));
     normalise_location(spec, &mut body, existing, &id)?;
     if let Some(t) = body.get("tags")
-        && !t.is_null() && !t.as_object().is_some_and(|o| o.values().all(Value::is_string)) {
-            return Err(ArmError::bad_request("InvalidTag", "The tags must be an object of string values."));
-        }
+        && !t.is_null()
+        && !t.as_object().is_some_and(|o| o.values().all(Value::is_string))
+    {
+        return Err(ArmError::bad_request("InvalidTag", "The tags must be an object of string values."));
+    }
     if let Some(g) = spec.global_name
         && existing.is_none()
-            && let Some(other) = st.of_type(spec.type_name).find(|r| r.name().eq_ignore_ascii_case(&name)) {
-                let _ = other;
-                return Err(ArmError::new(g.status, g.code, g.message.replace("{name}", &name)));
-            }
+        && let Some(other) = st.of_type(spec.type_name).find(|r| r.name().eq_ignore_ascii_case(&name))
+    {
+        let _ = other;
+        return Err(ArmError::new(g.status, g.code, g.message.replace("{name}", &name)));
+    }
     let rg_name = p.rg.as_ref().map(|rg| st.get(&rg_key(&p.sub, rg)).map(|r| r.name().to_string()).unwrap_or(rg.clone()));
     let mut cx = PutCx {
         st: &st,
@@ -690,17 +698,17 @@ fn normalise_location(spec: &Spec, body: &mut Value, existing: Option<&Resource>
             if !l.eq_ignore_ascii_case("global") {
                 return Err(ArmError::bad_request(
                     "LocationNotAvailableForResourceType",
-                    format!("The provided location '{l}' is not available for resource type '{}'. List of available regions for the resource type is 'global'.", spec.type_name),
+                    format!(
+                        "The provided location '{l}' is not available for resource type '{}'. List of available regions for the resource type is 'global'.",
+                        spec.type_name
+                    ),
                 ));
             }
             body["location"] = json!("global");
         }
         Loc::Region => {
             let Some(l) = body.get("location").and_then(Value::as_str) else {
-                return Err(ArmError::bad_request(
-                    "LocationRequired",
-                    "The location property is required for this definition.",
-                ));
+                return Err(ArmError::bad_request("LocationRequired", "The location property is required for this definition."));
             };
             let norm = crate::regions::normalise(l).ok_or_else(|| {
                 ArmError::bad_request(
@@ -709,18 +717,21 @@ fn normalise_location(spec: &Spec, body: &mut Value, existing: Option<&Resource>
                 )
             })?;
             if let Some(old) = existing.and_then(|e| e.location())
-                && old != norm {
-                    if spec.type_name == crate::types::resources::RG_TYPE {
-                        return Err(ArmError::conflict(
-                            "InvalidResourceGroupLocation",
-                            format!("Invalid resource group location '{norm}'. The Resource group already exists in location '{old}'."),
-                        ));
-                    }
+                && old != norm
+            {
+                if spec.type_name == crate::types::resources::RG_TYPE {
                     return Err(ArmError::conflict(
-                        "InvalidResourceLocation",
-                        format!("The resource '{id}' already exists in location '{old}'. A resource with the same name cannot be created in location '{norm}'. Please select a new resource name."),
+                        "InvalidResourceGroupLocation",
+                        format!("Invalid resource group location '{norm}'. The Resource group already exists in location '{old}'."),
                     ));
                 }
+                return Err(ArmError::conflict(
+                    "InvalidResourceLocation",
+                    format!(
+                        "The resource '{id}' already exists in location '{old}'. A resource with the same name cannot be created in location '{norm}'. Please select a new resource name."
+                    ),
+                ));
+            }
             body["location"] = json!(norm);
         }
     }
@@ -776,9 +787,10 @@ fn delete(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str) -> 
     if !is_rg {
         check_registered(&st, cfg, &p.sub, spec.namespace())?;
         if let Some(rg) = &p.rg
-            && st.get(&rg_key(&p.sub, rg)).is_none() {
-                return Err(rg_not_found(rg));
-            }
+            && st.get(&rg_key(&p.sub, rg)).is_none()
+        {
+            return Err(rg_not_found(rg));
+        }
     }
     let key = p.key();
     let Some(res) = st.get(&key).filter(|r| r.is(spec.type_name)) else {
@@ -791,19 +803,21 @@ fn delete(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str) -> 
     let parent_key = p.parent().filter(|pp| !pp.blocks.is_empty() && !p.is_extension()).map(|pp| pp.key());
     // A second DELETE while one runs answers with the same operation.
     if let Prov::Pending { op, .. } = &res.prov
-        && let Some(o) = st.ops.get(op).filter(|o| o.kind == OpKind::Delete || o.kind == OpKind::RgDelete) {
-            let o = o.clone();
-            return Ok(accepted_delete(spec, &o, req, cfg, now));
-        }
+        && let Some(o) = st.ops.get(op).filter(|o| o.kind == OpKind::Delete || o.kind == OpKind::RgDelete)
+    {
+        let o = o.clone();
+        return Ok(accepted_delete(spec, &o, req, cfg, now));
+    }
     let lk = lock_key(spec, &key, parent_key.as_deref());
     if let Some(op) = st.running_on(&lk).or_else(|| st.running_on(&key)) {
         return Err(conflict(spec, op, &req.base, &id));
     }
     spec.hooks.check_delete(&st, res)?;
     if req.query.get("force").is_some_and(|v| v.eq_ignore_ascii_case("true"))
-        && let Some(r) = st.get_mut(&key) {
-            r.sim.insert("force_delete".into(), json!(true));
-        }
+        && let Some(r) = st.get_mut(&key)
+    {
+        r.sim.insert("force_delete".into(), json!(true));
+    }
     let style = if is_rg { DeleteStyle::Accepted { async_header: false, done: 200 } } else { spec.delete };
     match style {
         DeleteStyle::Sync => {
@@ -860,9 +874,10 @@ fn accepted_delete(spec: &Spec, op: &Operation, req: &Req, cfg: &SimConfig, now:
     let mut r = Reply::status(202);
     r.push_header("location", ops::result_url(&req.base, op));
     if let DeleteStyle::Accepted { async_header: true, .. } = spec.delete
-        && op.kind != OpKind::RgDelete {
-            r.push_header("azure-asyncoperation", ops::status_url(&req.base, op));
-        }
+        && op.kind != OpKind::RgDelete
+    {
+        r.push_header("azure-asyncoperation", ops::status_url(&req.base, op));
+    }
     ops::push_retry_after(&mut r, cfg, op, now);
     r
 }

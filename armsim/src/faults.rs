@@ -95,9 +95,7 @@ fn parse_rule(r: &str) -> Result<FaultRule, String> {
                 rule.probability = Some(p);
             }
             "count" | "n" => rule.count = Some(v.parse().map_err(|_| format!("fault count {v:?} is not an integer"))?),
-            "delay" | "delay_ms" => {
-                rule.delay_ms = Some(v.parse().map_err(|_| format!("fault delay {v:?} is not milliseconds"))?)
-            }
+            "delay" | "delay_ms" => rule.delay_ms = Some(v.parse().map_err(|_| format!("fault delay {v:?} is not milliseconds"))?),
             "path" | "path_contains" => rule.path_contains = Some(v.to_string()),
             _ => return Err(format!("unknown fault option {k:?} (p, count, delay, path)")),
         }
@@ -108,9 +106,10 @@ fn parse_rule(r: &str) -> Result<FaultRule, String> {
 
 fn validate(rule: &FaultRule) -> Result<(), String> {
     if let Some(p) = rule.probability
-        && !(0.0..=1.0).contains(&p) {
-            return Err(format!("fault probability {p} is outside 0..1"));
-        }
+        && !(0.0..=1.0).contains(&p)
+    {
+        return Err(format!("fault probability {p} is outside 0..1"));
+    }
     if rule.kind == FaultKind::Slow && rule.delay_ms.is_none() {
         return Err("a `slow` fault needs delay_ms".into());
     }
@@ -186,17 +185,20 @@ impl Faults {
                 continue;
             }
             if let Some(m) = &r.method
-                && !m.eq_ignore_ascii_case(probe.method) {
-                    continue;
-                }
+                && !m.eq_ignore_ascii_case(probe.method)
+            {
+                continue;
+            }
             if let Some(t) = &r.resource_type
-                && !t.eq_ignore_ascii_case(probe.resource_type) {
-                    continue;
-                }
+                && !t.eq_ignore_ascii_case(probe.resource_type)
+            {
+                continue;
+            }
             if let Some(p) = &r.path_contains
-                && !path_lower.contains(&p.to_ascii_lowercase()) {
-                    continue;
-                }
+                && !path_lower.contains(&p.to_ascii_lowercase())
+            {
+                continue;
+            }
             if let Some(p) = r.probability {
                 // One draw per matching request keeps the sequence reproducible under a seed.
                 if self.rng.random::<f64>() >= p {

@@ -10,10 +10,7 @@ use crate::error::ArmError;
 /// Parses a CIDR the way the Network RP does: host bits set is `InvalidCIDRNotation`.
 pub(crate) fn prefix(s: &str, owner: &str) -> Result<Ipv4Net, ArmError> {
     let net: Ipv4Net = s.trim().parse().map_err(|_| {
-        ArmError::bad_request(
-            "InvalidCIDRNotation",
-            format!("The address prefix {s} in resource {owner} has an invalid CIDR notation."),
-        )
+        ArmError::bad_request("InvalidCIDRNotation", format!("The address prefix {s} in resource {owner} has an invalid CIDR notation."))
     })?;
     if net.trunc() != net {
         return Err(ArmError::bad_request(

@@ -15,8 +15,8 @@ mod config;
 mod engine;
 mod error;
 mod faults;
-mod ipam;
 mod ids;
+mod ipam;
 mod journal;
 mod jpath;
 mod ops;
@@ -37,8 +37,7 @@ use axum::routing::{get, post};
 
 pub use clock::Clock;
 pub use config::{
-    DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Principal, RegisteredNamespaces, SimConfig,
-    ThrottleMode,
+    DEFAULT_SUBSCRIPTION, DEFAULT_TENANT, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Principal, RegisteredNamespaces, SimConfig, ThrottleMode,
 };
 pub use error::{Error, Result};
 pub use faults::{FaultKind, FaultRule, parse_fault_spec};

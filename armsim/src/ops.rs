@@ -52,9 +52,10 @@ pub(crate) fn advance(st: &mut State, cfg: &SimConfig, now: i64) {
     for (sub, m) in &st.registrations {
         for (ns, s) in m {
             if let RegState::Registering { due_ms } = s
-                && *due_ms <= now {
-                    done.push((sub.clone(), ns.clone()));
-                }
+                && *due_ms <= now
+            {
+                done.push((sub.clone(), ns.clone()));
+            }
         }
     }
     for (sub, ns) in done {
@@ -85,11 +86,12 @@ fn complete(st: &mut State, cfg: &SimConfig, id: &str, at: i64) {
         OpKind::Put => {
             for k in &op.covers {
                 if let Some(r) = st.resources.get_mut(k)
-                    && matches!(&r.prov, Prov::Pending { op: o, .. } if o == id) {
-                        r.prov = if failed.is_some() { Prov::Failed } else { Prov::Succeeded };
-                        r.updated_ms = at;
-                        *r.cache.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
-                    }
+                    && matches!(&r.prov, Prov::Pending { op: o, .. } if o == id)
+                {
+                    r.prov = if failed.is_some() { Prov::Failed } else { Prov::Succeeded };
+                    r.updated_ms = at;
+                    *r.cache.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+                }
             }
         }
         OpKind::Delete | OpKind::RgDelete => {
@@ -147,9 +149,11 @@ fn op_body(op: &Operation) -> Value {
 /// GET on an operation's status (`result == false`) or result (`true`) URL.
 pub(crate) fn poll(sim: &Sim, req: &Req, sub: &str, op_id: &str, result: bool) -> Result<Reply, ArmError> {
     let st = sim.read();
-    let op = st.ops.get(op_id).filter(|o| o.sub.eq_ignore_ascii_case(sub)).ok_or_else(|| {
-        ArmError::not_found("OperationNotFound", format!("The operation '{op_id}' could not be found."))
-    })?;
+    let op = st
+        .ops
+        .get(op_id)
+        .filter(|o| o.sub.eq_ignore_ascii_case(sub))
+        .ok_or_else(|| ArmError::not_found("OperationNotFound", format!("The operation '{op_id}' could not be found.")))?;
     let now = sim.now_ms();
     if !result {
         let mut r = Reply::json(200, &op_body(op));

@@ -68,9 +68,7 @@ impl RunningSim {
         let _ = self.stop.send(true);
         let _ = self.task.await;
         let sim = self.sim.clone();
-        tokio::task::spawn_blocking(move || sim.flush())
-            .await
-            .map_err(|e| Error::Config(format!("flush task: {e}")))?
+        tokio::task::spawn_blocking(move || sim.flush()).await.map_err(|e| Error::Config(format!("flush task: {e}")))?
     }
 }
 

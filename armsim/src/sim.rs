@@ -70,10 +70,8 @@ impl Req {
 fn read_or_create_key(path: &std::path::Path) -> Result<Vec<u8>> {
     match std::fs::read_to_string(path) {
         Ok(s) => {
-            let bytes: Option<Vec<u8>> = (0..s.trim().len())
-                .step_by(2)
-                .map(|i| s.trim().get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-                .collect();
+            let bytes: Option<Vec<u8>> =
+                (0..s.trim().len()).step_by(2).map(|i| s.trim().get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
             match bytes {
                 Some(b) if b.len() == 32 => Ok(b),
                 _ => Err(Error::State { path: path.to_path_buf(), reason: "not a 64-hex-digit signing key".into() }),
@@ -96,8 +94,7 @@ impl Sim {
         let mut cfg = config;
         cfg.tenant_id = cfg.tenant_id.to_ascii_lowercase();
         cfg.subscription_ids = cfg.effective_subscriptions();
-        std::fs::create_dir_all(&cfg.state_dir)
-            .map_err(|e| Error::Io { action: "creating", path: cfg.state_dir.clone(), source: e })?;
+        std::fs::create_dir_all(&cfg.state_dir).map_err(|e| Error::Io { action: "creating", path: cfg.state_dir.clone(), source: e })?;
         let key = read_or_create_key(&cfg.state_dir.join("token-signing.key"))?;
         let mut state = persist::load(&persist::state_path(&cfg.state_dir))?;
         state.generation = 1;
@@ -322,7 +319,9 @@ pub(crate) async fn handle_arm(sim: Sim, req: Request<Body>) -> Response<Body> {
             std::future::pending::<()>().await;
         }
         // In-process (`oneshot`) there is no socket to reset: answer 502 so tests can see it fired.
-        reply = ArmError::new(502, "SimulatedConnectionReset", "The connection was reset (armsim fault rule; no socket to reset in-process).").into();
+        reply =
+            ArmError::new(502, "SimulatedConnectionReset", "The connection was reset (armsim fault rule; no socket to reset in-process).")
+                .into();
         reply.fault = fault;
     }
     finish_headers(&sim, &req, &mut reply, n, category, remaining);
@@ -380,19 +379,14 @@ async fn pipeline(
     }
     if sim.inner.has_faults.load(Ordering::Acquire) {
         let probe = FaultProbe { method: &req.method, resource_type: type_label, path: &req.path };
-        let kinds = [
-            FaultKind::Throttle429,
-            FaultKind::Error500,
-            FaultKind::Error503,
-            FaultKind::Reset,
-            FaultKind::Slow,
-            FaultKind::Conflict409,
-        ];
+        let kinds =
+            [FaultKind::Throttle429, FaultKind::Error500, FaultKind::Error503, FaultKind::Reset, FaultKind::Slow, FaultKind::Conflict409];
         let fired = sim.faults().fire(&probe, &kinds);
         if let Some(rule) = fired
-            && let Some(r) = fault_reply(sim, &rule).await {
-                return r;
-            }
+            && let Some(r) = fault_reply(sim, &rule).await
+        {
+            return r;
+        }
     }
     sim.tick();
     crate::engine::dispatch(sim, req, route).await
@@ -407,18 +401,21 @@ async fn fault_reply(sim: &Sim, rule: &crate::faults::ActiveRule) -> Option<Repl
             return None;
         }
         FaultKind::Throttle429 => {
-            let mut r: Reply = ArmError::new(429, "TooManyRequests", format!("The request is being throttled (armsim fault rule {}).", rule.id)).into();
+            let mut r: Reply =
+                ArmError::new(429, "TooManyRequests", format!("The request is being throttled (armsim fault rule {}).", rule.id)).into();
             retry_after(&mut r, rule.rule.delay_ms.map(|d| d as i64).unwrap_or(1000));
             r
         }
-        FaultKind::Error500 => ArmError::new(
-            500,
-            "InternalServerError",
-            format!("Encountered internal server error. (armsim fault rule {})", rule.id),
-        )
-        .into(),
+        FaultKind::Error500 => {
+            ArmError::new(500, "InternalServerError", format!("Encountered internal server error. (armsim fault rule {})", rule.id)).into()
+        }
         FaultKind::Error503 => {
-            let mut r: Reply = ArmError::new(503, "ServiceUnavailable", format!("The service is temporarily unavailable. (armsim fault rule {})", rule.id)).into();
+            let mut r: Reply = ArmError::new(
+                503,
+                "ServiceUnavailable",
+                format!("The service is temporarily unavailable. (armsim fault rule {})", rule.id),
+            )
+            .into();
             retry_after(&mut r, rule.rule.delay_ms.map(|d| d as i64).unwrap_or(1000));
             r
         }

@@ -84,11 +84,7 @@ impl NameRule {
     pub fn check(&self, name: &str, what: &str) -> Result<(), ArmError> {
         let n = name.chars().count();
         if n < self.min || n > self.max || !self.re.is_match(name) {
-            return Err(ArmError::bad_request(
-                self.code,
-                format!("The {what} name '{name}' is invalid. {}", self.rule),
-            )
-            .with_target("name"));
+            return Err(ArmError::bad_request(self.code, format!("The {what} name '{name}' is invalid. {}", self.rule)).with_target("name"));
         }
         Ok(())
     }
@@ -229,11 +225,8 @@ impl PutCx<'_> {
     }
     /// Keeps a computed value from the stored resource, or computes it on create.
     pub fn keep(&mut self, path: &str, make: impl FnOnce(&Self) -> Value) {
-        let v = self
-            .existing
-            .and_then(|e| crate::jpath::get(&e.body, path).cloned())
-            .filter(|v| !v.is_null())
-            .unwrap_or_else(|| make(self));
+        let v =
+            self.existing.and_then(|e| crate::jpath::get(&e.body, path).cloned()).filter(|v| !v.is_null()).unwrap_or_else(|| make(self));
         crate::jpath::set(&mut self.body, path, v);
     }
     pub fn location(&self) -> String {
@@ -295,9 +288,8 @@ pub(crate) trait Hooks: Sync {
 pub(crate) struct NoHooks;
 impl Hooks for NoHooks {}
 
-static REGISTRY: LazyLock<HashMap<String, &'static Spec>> = LazyLock::new(|| {
-    crate::types::all().into_iter().map(|s| (s.type_name.to_ascii_lowercase(), s)).collect()
-});
+static REGISTRY: LazyLock<HashMap<String, &'static Spec>> =
+    LazyLock::new(|| crate::types::all().into_iter().map(|s| (s.type_name.to_ascii_lowercase(), s)).collect());
 
 /// Looks a type up by its lower-case key.
 pub(crate) fn lookup(type_key: &str) -> Option<&'static Spec> {

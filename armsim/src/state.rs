@@ -20,7 +20,10 @@ pub(crate) enum Prov {
     Succeeded,
     Failed,
     /// An operation is running; `shown` is what GET reports (`Creating`, `Updating`, `Deleting`, …).
-    Pending { op: String, shown: String },
+    Pending {
+        op: String,
+        shown: String,
+    },
 }
 
 impl Prov {
@@ -274,11 +277,8 @@ impl State {
         let Some(r) = self.resources.get(key) else { return };
         let mut ids = Vec::new();
         r.body.peek(|b| jpath::arm_ids(b, &mut ids));
-        let mut targets: Vec<String> = ids
-            .iter()
-            .map(|i| crate::armpath::key_of(i))
-            .filter(|t| t != key && !t.starts_with(&format!("{key}/")))
-            .collect();
+        let mut targets: Vec<String> =
+            ids.iter().map(|i| crate::armpath::key_of(i)).filter(|t| t != key && !t.starts_with(&format!("{key}/"))).collect();
         targets.sort();
         targets.dedup();
         for t in &targets {
@@ -302,13 +302,7 @@ impl State {
 
     /// Resources whose bodies name `key` (or a sub-resource of it when `include_subpaths`).
     pub fn referrers(&self, key: &str) -> Vec<&Resource> {
-        let mut out: Vec<&Resource> = self
-            .refs_in
-            .get(key)
-            .into_iter()
-            .flatten()
-            .filter_map(|k| self.resources.get(k))
-            .collect();
+        let mut out: Vec<&Resource> = self.refs_in.get(key).into_iter().flatten().filter_map(|k| self.resources.get(k)).collect();
         out.sort_by_key(|r| r.seq);
         out
     }
@@ -339,16 +333,7 @@ impl State {
 
     /// Creates or replaces a resource; keeps creation time and order of an existing one.
     #[allow(clippy::too_many_arguments)]
-    pub fn store(
-        &mut self,
-        cfg: &SimConfig,
-        type_name: &str,
-        id: &str,
-        body: Value,
-        api_version: &str,
-        prov: Prov,
-        now_ms: i64,
-    ) -> bool {
+    pub fn store(&mut self, cfg: &SimConfig, type_name: &str, id: &str, body: Value, api_version: &str, prov: Prov, now_ms: i64) -> bool {
         let key = crate::armpath::key_of(id);
         self.generation += 1;
         let etag_n = self.generation;
@@ -474,11 +459,7 @@ impl State {
             .get(&sub.to_ascii_lowercase())
             .and_then(|m| m.get(&ns.to_ascii_lowercase()))
             .cloned()
-            .unwrap_or(if cfg.registered_namespaces.initially_registered(ns) {
-                RegState::Registered
-            } else {
-                RegState::NotRegistered
-            })
+            .unwrap_or(if cfg.registered_namespaces.initially_registered(ns) { RegState::Registered } else { RegState::NotRegistered })
     }
 
     pub fn set_registration(&mut self, sub: &str, ns: &str, s: RegState) {

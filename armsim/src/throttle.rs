@@ -65,10 +65,7 @@ pub(crate) enum Draw {
 impl Buckets {
     pub fn draw(&mut self, sub: &str, cat: Category, now_ms: i64) -> Draw {
         let (burst, rate) = cat.limits();
-        let b = self
-            .map
-            .entry((sub.to_string(), cat))
-            .or_insert(Bucket { milli: burst * 1000, last_ms: now_ms });
+        let b = self.map.entry((sub.to_string(), cat)).or_insert(Bucket { milli: burst * 1000, last_ms: now_ms });
         let elapsed = (now_ms - b.last_ms).max(0);
         // `rate` tokens per second is exactly `rate` milli-tokens per millisecond.
         b.milli = (b.milli + elapsed * rate).min(burst * 1000);

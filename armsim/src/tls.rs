@@ -76,7 +76,8 @@ pub(crate) fn load_or_create(dir: &Path) -> Result<Tls> {
     sp.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let server_cert = sp.signed_by(&server_key, &issuer).map_err(tls_err("signing the server certificate"))?;
 
-    let ca_der = rustls_pemfile_der(&ca_pem).ok_or_else(|| Error::State { path: ca_file.clone(), reason: "no certificate in ca.pem".into() })?;
+    let ca_der =
+        rustls_pemfile_der(&ca_pem).ok_or_else(|| Error::State { path: ca_file.clone(), reason: "no certificate in ca.pem".into() })?;
     let chain = vec![server_cert.der().clone(), ca_der];
     let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -93,12 +94,8 @@ pub(crate) fn load_or_create(dir: &Path) -> Result<Tls> {
 
 fn rustls_pemfile_der(pem: &str) -> Option<CertificateDer<'static>> {
     use base64::Engine;
-    let body: String = pem
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
+    let body: String =
+        pem.lines().skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE")).skip(1).take_while(|l| !l.starts_with("-----END")).collect();
     base64::engine::general_purpose::STANDARD.decode(body).ok().map(CertificateDer::from)
 }
 

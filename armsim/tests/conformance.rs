@@ -58,7 +58,10 @@ struct Req {
 }
 
 fn subst(s: &str, last: &Option<common::Resp>, saved: &BTreeMap<String, String>) -> String {
-    let mut out = s.replace("{sub}", &format!("/subscriptions/{}", common::SUB)).replace("{tenant}", TENANT).replace("{oid}", &armsim::Sim::principal_object_id(armsim::DEMO_CLIENT_ID));
+    let mut out = s
+        .replace("{sub}", &format!("/subscriptions/{}", common::SUB))
+        .replace("{tenant}", TENANT)
+        .replace("{oid}", &armsim::Sim::principal_object_id(armsim::DEMO_CLIENT_ID));
     if let Some(l) = last {
         for h in ["location", "azure-asyncoperation"] {
             if let Some(v) = l.header(h) {
@@ -95,7 +98,13 @@ fn number_guids(s: &str) -> String {
 }
 
 fn armsim_role(g: &str) -> bool {
-    ["7f951dda-4ed3-4680-a7ca-43fe172d538d", "4633458b-17de-408a-b874-0445c86b69e6", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39", "b24988ac-6180-42a0-ab88-20f7382dd24c"].contains(&g)
+    [
+        "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+        "4633458b-17de-408a-b874-0445c86b69e6",
+        "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
+        "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    ]
+    .contains(&g)
 }
 
 fn lookup<'a>(v: &'a Value, path: &str) -> &'a Value {
@@ -146,7 +155,14 @@ async fn run_case(path: &std::path::Path) -> Vec<Step> {
                 None => (rest, None),
             };
             let (method, p) = req.trim().split_once(' ').expect("METHOD PATH");
-            cur = Some(Req { line: req.trim().to_string(), method: method.into(), path: p.trim().into(), expect, lineno, ..Default::default() });
+            cur = Some(Req {
+                line: req.trim().to_string(),
+                method: method.into(),
+                path: p.trim().into(),
+                expect,
+                lineno,
+                ..Default::default()
+            });
             continue;
         }
         let Some(r) = cur.as_mut() else {
@@ -226,12 +242,8 @@ async fn run_case(path: &std::path::Path) -> Vec<Step> {
             };
             saved.insert(n.clone(), v);
         }
-        let headers = resp
-            .headers
-            .iter()
-            .filter(|(k, _)| SHOWN_HEADERS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let headers =
+            resp.headers.iter().filter(|(k, _)| SHOWN_HEADERS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
         steps.push(Step { request: r.line.clone(), status: resp.status, headers, body: resp.body.clone() });
         last = Some(resp);
     }
@@ -247,9 +259,23 @@ fn conformance_cases() {
         let v: Value = serde_json::from_str(&json).unwrap();
         let mut settings = insta::Settings::clone_current();
         for key in [
-            "startTime", "endTime", "createdOn", "updatedOn", "creationTime", "timeCreated", "createdAt", "updatedAt",
-            "creationDate", "lastModifiedTime", "deletionDate", "scheduledPurgeDate", "earliestRestoreDate", "createdDate",
-            "modifiedDate", "key1", "key2",
+            "startTime",
+            "endTime",
+            "createdOn",
+            "updatedOn",
+            "creationTime",
+            "timeCreated",
+            "createdAt",
+            "updatedAt",
+            "creationDate",
+            "lastModifiedTime",
+            "deletionDate",
+            "scheduledPurgeDate",
+            "earliestRestoreDate",
+            "createdDate",
+            "modifiedDate",
+            "key1",
+            "key2",
         ] {
             settings.add_redaction(&format!(".**.{key}"), "[time]");
         }

@@ -54,9 +54,13 @@ struct AcrHooks;
 
 impl Hooks for AcrHooks {
     fn validate(&self, cx: &mut PutCx<'_>) -> Result<(), ArmError> {
-        let sku = jpath::get_str(&cx.body, "sku.name").map(str::to_string).or_else(|| cx.existing.and_then(|e| jpath::get_str(&e.body, "sku.name").map(str::to_string)));
+        let sku = jpath::get_str(&cx.body, "sku.name")
+            .map(str::to_string)
+            .or_else(|| cx.existing.and_then(|e| jpath::get_str(&e.body, "sku.name").map(str::to_string)));
         let Some(sku) = sku.filter(|s| ["Basic", "Standard", "Premium"].contains(&s.as_str())) else {
-            return Err(ArmError::bad_request("InvalidSku", "The registry needs sku.name Basic, Standard or Premium.").with_target("sku.name"));
+            return Err(
+                ArmError::bad_request("InvalidSku", "The registry needs sku.name Basic, Standard or Premium.").with_target("sku.name")
+            );
         };
         cx.body["sku"] = json!({"name": sku, "tier": sku});
         if cx.body.get("properties").is_none() {
@@ -71,9 +75,8 @@ impl Hooks for AcrHooks {
             ));
         }
         let rules = cx.prop("networkRuleSet");
-        let restrictive = rules.is_some_and(|r| {
-            r.get("defaultAction").and_then(Value::as_str) == Some("Deny") || !jpath::array(r, "ipRules").is_empty()
-        });
+        let restrictive =
+            rules.is_some_and(|r| r.get("defaultAction").and_then(Value::as_str) == Some("Deny") || !jpath::array(r, "ipRules").is_empty());
         if !premium && restrictive {
             return Err(ArmError::bad_request(
                 "NetworkRuleSetRequiresPremiumSku",
@@ -119,7 +122,10 @@ impl Hooks for AcrHooks {
         if res.prop("adminUserEnabled").and_then(Value::as_bool) != Some(true) {
             return Some(Err(ArmError::bad_request(
                 "UnAuthorizedForCredentialOperations",
-                format!("Cannot perform credential operations for {} as admin user is disabled. Kindly enable admin user as per docs: https://docs.microsoft.com/en-us/azure/container-registry/container-registry-authentication#admin-account", res.id),
+                format!(
+                    "Cannot perform credential operations for {} as admin user is disabled. Kindly enable admin user as per docs: https://docs.microsoft.com/en-us/azure/container-registry/container-registry-authentication#admin-account",
+                    res.id
+                ),
             )));
         }
         let pw = |n: &str| crate::ids::hexid(cfg.seed, &[&res.key(), n, &res.incarnation.to_string()], 32);

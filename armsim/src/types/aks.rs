@@ -12,7 +12,7 @@ use super::{name_rule, ref_key, versions};
 use crate::config::SimConfig;
 use crate::error::ArmError;
 use crate::jpath;
-use crate::spec::{BASE, DeleteStyle, Hooks, Lock, Loc, NameRule, PutCx, PutStyle, Spec, secs};
+use crate::spec::{BASE, DeleteStyle, Hooks, Loc, Lock, NameRule, PutCx, PutStyle, Spec, secs};
 use crate::state::{Resource, State};
 
 pub(crate) const CLUSTER_TYPE: &str = "Microsoft.ContainerService/managedClusters";
@@ -76,12 +76,8 @@ pub(crate) fn specs() -> Vec<&'static Spec> {
     vec![&CLUSTER, &POOL]
 }
 
-const POOL_READONLY: &[&str] = &[
-    "properties.powerState",
-    "properties.currentOrchestratorVersion",
-    "properties.nodeImageVersion",
-    "properties.provisioningState",
-];
+const POOL_READONLY: &[&str] =
+    &["properties.powerState", "properties.currentOrchestratorVersion", "properties.nodeImageVersion", "properties.provisioningState"];
 
 fn patch_version(v: &str) -> Result<String, ArmError> {
     let known = [("1.30", "1.30.14"), ("1.31", "1.31.10"), ("1.32", "1.32.6"), ("1.33", "1.33.2"), ("1.34", "1.34.1")];
@@ -113,13 +109,17 @@ fn check_udr(st: &State, subnet_id: Option<&str>, pool: &str) -> Result<(), ArmE
             format!("An existing route table has not been associated with subnet {subnet_id}. Please update the route table association"),
         ));
     };
-    let default = jpath::array(&rt.body, "properties.routes").iter().find(|r| jpath::get_str(r, "properties.addressPrefix") == Some("0.0.0.0/0"));
+    let default =
+        jpath::array(&rt.body, "properties.routes").iter().find(|r| jpath::get_str(r, "properties.addressPrefix") == Some("0.0.0.0/0"));
     let hop = default.and_then(|r| jpath::get_str(r, "properties.nextHopType")).unwrap_or("Internet");
     if !(hop.eq_ignore_ascii_case("VirtualAppliance") || hop.eq_ignore_ascii_case("VirtualNetworkGateway")) || default.is_none() {
         let what = if default.is_some() { format!("has a next hop of {hop}") } else { "is missing".to_string() };
         return Err(ArmError::bad_request(
             "RouteTableInvalidNextHop",
-            format!("Default route 0.0.0.0/0 in route table {} {what} but only next hops of VirtualAppliance or VirtualNetworkGateway are allowed", rt.id),
+            format!(
+                "Default route 0.0.0.0/0 in route table {} {what} but only next hops of VirtualAppliance or VirtualNetworkGateway are allowed",
+                rt.id
+            ),
         ));
     }
     Ok(())
@@ -145,17 +145,24 @@ fn pool_props(st: &State, name: &str, mut p: Value, version: &str, udr: bool) ->
     jpath::default(&mut p, "enableAutoScaling", json!(false));
     jpath::default(&mut p, "orchestratorVersion", json!(version));
     if p.get("osType").and_then(Value::as_str) == Some("Windows") && name.len() > 6 {
-        return Err(ArmError::bad_request("InvalidParameter", format!("Windows agent pool name {name} can not be longer than 6 characters.")).with_target("name"));
+        return Err(ArmError::bad_request(
+            "InvalidParameter",
+            format!("Windows agent pool name {name} can not be longer than 6 characters."),
+        )
+        .with_target("name"));
     }
     let count = p.get("count").and_then(Value::as_i64).unwrap_or(1);
     if p.get("mode").and_then(Value::as_str) == Some("System") && count < 1 {
-        return Err(ArmError::bad_request("InvalidParameter", format!("System agent pool {name} must have at least 1 node.")).with_target("count"));
+        return Err(
+            ArmError::bad_request("InvalidParameter", format!("System agent pool {name} must have at least 1 node.")).with_target("count")
+        );
     }
     let subnet = p.get("vnetSubnetID").and_then(Value::as_str).map(str::to_string);
     if let Some(s) = &subnet
-        && st.get(&crate::armpath::key_of(s)).filter(|r| r.is(SUBNET_TYPE)).is_none() {
-            return Err(invalid_reference(s, name));
-        }
+        && st.get(&crate::armpath::key_of(s)).filter(|r| r.is(SUBNET_TYPE)).is_none()
+    {
+        return Err(invalid_reference(s, name));
+    }
     if udr {
         check_udr(st, subnet.as_deref(), name)?;
     }
@@ -178,7 +185,8 @@ impl Hooks for ClusterHooks {
         // dnsPrefix: required, well formed, immutable.
         let prefix = cx.prop_str("dnsPrefix").map(str::to_string).or_else(|| old("dnsPrefix").and_then(|v| v.as_str().map(str::to_string)));
         let Some(prefix) = prefix else {
-            return Err(ArmError::bad_request("InvalidParameter", "Required parameter dnsPrefix is missing (null).").with_target("properties.dnsPrefix"));
+            return Err(ArmError::bad_request("InvalidParameter", "Required parameter dnsPrefix is missing (null).")
+                .with_target("properties.dnsPrefix"));
         };
         let ok = (1..=54).contains(&prefix.len())
             && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -191,7 +199,8 @@ impl Hooks for ClusterHooks {
             ));
         }
         if old("dnsPrefix").and_then(|v| v.as_str().map(str::to_string)).is_some_and(|o| o != prefix) {
-            return Err(ArmError::bad_request("PropertyChangeNotAllowed", "Changing property 'dnsPrefix' is not allowed.").with_target("properties.dnsPrefix"));
+            return Err(ArmError::bad_request("PropertyChangeNotAllowed", "Changing property 'dnsPrefix' is not allowed.")
+                .with_target("properties.dnsPrefix"));
         }
         cx.body["properties"]["dnsPrefix"] = json!(prefix);
 
@@ -214,13 +223,20 @@ impl Hooks for ClusterHooks {
         }
         let outbound = np["outboundType"].as_str().unwrap_or("loadBalancer").to_string();
         if let Some(o) = old("networkProfile.outboundType").and_then(|v| v.as_str().map(str::to_string))
-            && o != outbound {
-                return Err(ArmError::bad_request("PropertyChangeNotAllowed", "Changing property 'networkProfile.outboundType' is not allowed.").with_target("properties.networkProfile.outboundType"));
-            }
+            && o != outbound
+        {
+            return Err(ArmError::bad_request(
+                "PropertyChangeNotAllowed",
+                "Changing property 'networkProfile.outboundType' is not allowed.",
+            )
+            .with_target("properties.networkProfile.outboundType"));
+        }
         let service_cidr = crate::ipam::prefix(np["serviceCidr"].as_str().unwrap_or(""), &owner)?;
-        let dns_ip: std::net::Ipv4Addr = np["dnsServiceIP"].as_str().unwrap_or("").parse().map_err(|_| {
-            ArmError::bad_request("InvalidDnsServiceIP", "networkProfile.dnsServiceIP must be an IPv4 address.")
-        })?;
+        let dns_ip: std::net::Ipv4Addr = np["dnsServiceIP"]
+            .as_str()
+            .unwrap_or("")
+            .parse()
+            .map_err(|_| ArmError::bad_request("InvalidDnsServiceIP", "networkProfile.dnsServiceIP must be an IPv4 address."))?;
         if !service_cidr.contains(&dns_ip) {
             return Err(ArmError::bad_request(
                 "InvalidDnsServiceIP",
@@ -233,7 +249,11 @@ impl Hooks for ClusterHooks {
         // Agent pools: authoritative when listed; at least one System pool.
         let listed = cx.prop("agentPoolProfiles").and_then(Value::as_array).cloned();
         if existing.is_none() && listed.as_ref().is_none_or(Vec::is_empty) {
-            return Err(ArmError::bad_request("InvalidParameter", "A managed cluster needs agentPoolProfiles with at least one System pool.").with_target("properties.agentPoolProfiles"));
+            return Err(ArmError::bad_request(
+                "InvalidParameter",
+                "A managed cluster needs agentPoolProfiles with at least one System pool.",
+            )
+            .with_target("properties.agentPoolProfiles"));
         }
         if let Some(o) = cx.body["properties"].as_object_mut() {
             o.remove("agentPoolProfiles");
@@ -270,27 +290,29 @@ impl Hooks for ClusterHooks {
             }
         }
         if !planned.iter().any(|(_, p)| p.get("mode").and_then(Value::as_str) == Some("System")) {
-            return Err(ArmError::bad_request(
-                "MustDefineAtLeastOneSystemPool",
-                "Must define at least one system pool.",
-            ));
+            return Err(ArmError::bad_request("MustDefineAtLeastOneSystemPool", "Must define at least one system pool."));
         }
         // The service CIDR must not overlap the node subnets' VNets.
         for (_, p) in &planned {
             if let Some(s) = p.get("vnetSubnetID").and_then(Value::as_str)
                 && let Some(net) = cx.st.get(&crate::armpath::key_of(s)).and_then(subnet_net)
-                    && crate::ipam::overlaps(&net, &service_cidr) {
-                        return Err(ArmError::bad_request(
-                            "ServiceCidrOverlapExistingSubnetsCidr",
-                            format!("The specified service CIDR {service_cidr} is conflicted with an existing subnet CIDR {net}"),
-                        ));
-                    }
+                && crate::ipam::overlaps(&net, &service_cidr)
+            {
+                return Err(ArmError::bad_request(
+                    "ServiceCidrOverlapExistingSubnetsCidr",
+                    format!("The specified service CIDR {service_cidr} is conflicted with an existing subnet CIDR {net}"),
+                ));
+            }
         }
 
         // Identity, OIDC and workload identity.
         let oidc = cx.prop("oidcIssuerProfile.enabled").and_then(Value::as_bool).unwrap_or(false);
         if old("oidcIssuerProfile.enabled").and_then(|v| v.as_bool()) == Some(true) && !oidc {
-            return Err(ArmError::bad_request("OIDCIssuerFeatureCannotBeDisabled", "The OIDC issuer cannot be disabled once it is enabled.").with_target("properties.oidcIssuerProfile.enabled"));
+            return Err(ArmError::bad_request(
+                "OIDCIssuerFeatureCannotBeDisabled",
+                "The OIDC issuer cannot be disabled once it is enabled.",
+            )
+            .with_target("properties.oidcIssuerProfile.enabled"));
         }
         let wi = cx.prop("securityProfile.workloadIdentity.enabled").and_then(Value::as_bool).unwrap_or(false);
         if wi && !oidc {
@@ -300,17 +322,29 @@ impl Hooks for ClusterHooks {
             )
             .with_target("properties.securityProfile.workloadIdentity.enabled"));
         }
-        if cx.prop("disableLocalAccounts").and_then(Value::as_bool) == Some(true) && cx.prop("aadProfile.managed").and_then(Value::as_bool) != Some(true) {
-            return Err(ArmError::bad_request("BadRequest", "Local accounts can only be disabled on clusters with managed Microsoft Entra integration (aadProfile.managed).").with_target("properties.disableLocalAccounts"));
+        if cx.prop("disableLocalAccounts").and_then(Value::as_bool) == Some(true)
+            && cx.prop("aadProfile.managed").and_then(Value::as_bool) != Some(true)
+        {
+            return Err(ArmError::bad_request(
+                "BadRequest",
+                "Local accounts can only be disabled on clusters with managed Microsoft Entra integration (aadProfile.managed).",
+            )
+            .with_target("properties.disableLocalAccounts"));
         }
         let id_type = jpath::get_str(&cx.body, "identity.type").unwrap_or("SystemAssigned").to_string();
         if id_type == "UserAssigned" {
-            let ids: Vec<String> = jpath::get(&cx.body, "identity.userAssignedIdentities").and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+            let ids: Vec<String> = jpath::get(&cx.body, "identity.userAssignedIdentities")
+                .and_then(Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
             if ids.len() != 1 {
-                return Err(ArmError::bad_request("InvalidParameter", "A UserAssigned cluster identity needs exactly one identity.").with_target("identity.userAssignedIdentities"));
+                return Err(ArmError::bad_request("InvalidParameter", "A UserAssigned cluster identity needs exactly one identity.")
+                    .with_target("identity.userAssignedIdentities"));
             }
-            let uai = cx.st.get(&crate::armpath::key_of(&ids[0])).filter(|u| u.is(UAI_TYPE)).ok_or_else(|| invalid_reference(&ids[0], &owner))?;
-            cx.body["identity"]["userAssignedIdentities"] = json!({ids[0].clone(): {"principalId": uai.prop_str("principalId"), "clientId": uai.prop_str("clientId")}});
+            let uai =
+                cx.st.get(&crate::armpath::key_of(&ids[0])).filter(|u| u.is(UAI_TYPE)).ok_or_else(|| invalid_reference(&ids[0], &owner))?;
+            cx.body["identity"]["userAssignedIdentities"] =
+                json!({ids[0].clone(): {"principalId": uai.prop_str("principalId"), "clientId": uai.prop_str("clientId")}});
         } else if id_type == "SystemAssigned" {
             cx.keep("identity.principalId", |c| json!(c.guid("systemIdentity")));
             let tenant = cx.tenant().to_string();
@@ -320,11 +354,16 @@ impl Hooks for ClusterHooks {
         // Node resource group and the identities AKS creates in it.
         let rg = cx.rg.clone().unwrap_or_default();
         let default_node_rg = format!("MC_{rg}_{name}_{location}");
-        let node_rg = cx.prop_str("nodeResourceGroup").map(str::to_string).or_else(|| old("nodeResourceGroup").and_then(|v| v.as_str().map(str::to_string))).unwrap_or(default_node_rg);
+        let node_rg = cx
+            .prop_str("nodeResourceGroup")
+            .map(str::to_string)
+            .or_else(|| old("nodeResourceGroup").and_then(|v| v.as_str().map(str::to_string)))
+            .unwrap_or(default_node_rg);
         if let Some(o) = old("nodeResourceGroup").and_then(|v| v.as_str().map(str::to_string))
-            && !o.eq_ignore_ascii_case(&node_rg) {
-                return Err(ArmError::bad_request("PropertyChangeNotAllowed", "Changing property 'nodeResourceGroup' is not allowed."));
-            }
+            && !o.eq_ignore_ascii_case(&node_rg)
+        {
+            return Err(ArmError::bad_request("PropertyChangeNotAllowed", "Changing property 'nodeResourceGroup' is not allowed."));
+        }
         let node_rg_id = format!("/subscriptions/{}/resourceGroups/{node_rg}", cx.sub);
         let node_rg_key = crate::armpath::key_of(&node_rg_id);
         if existing.is_none() {
@@ -349,7 +388,10 @@ impl Hooks for ClusterHooks {
                     b
                 }
             };
-            (id.clone(), json!({"resourceId": id, "clientId": body["properties"]["clientId"], "objectId": body["properties"]["principalId"]}))
+            (
+                id.clone(),
+                json!({"resourceId": id, "clientId": body["properties"]["clientId"], "objectId": body["properties"]["principalId"]}),
+            )
         };
         let kubelet = match cx.prop_str("identityProfile.kubeletidentity.resourceId").map(str::to_string) {
             Some(id) if !id.to_ascii_lowercase().starts_with(&node_rg_key) => {
@@ -392,7 +434,11 @@ impl Hooks for ClusterHooks {
                 "system" => {
                     let zname = format!("{zone_guid}.privatelink.{location}.azmk8s.io");
                     if existing.is_none() {
-                        cx.upsert(super::dns::ZONE_TYPE, format!("{node_rg_id}/providers/{}/{zname}", super::dns::ZONE_TYPE), json!({"location": "global", "tags": {}, "properties": {}}));
+                        cx.upsert(
+                            super::dns::ZONE_TYPE,
+                            format!("{node_rg_id}/providers/{}/{zname}", super::dns::ZONE_TYPE),
+                            json!({"location": "global", "tags": {}, "properties": {}}),
+                        );
                     }
                     zname
                 }
@@ -429,7 +475,11 @@ impl Hooks for ClusterHooks {
             }
         }
         for (pname, p) in planned {
-            let id = existing_pools.iter().find(|x| x.name().eq_ignore_ascii_case(&pname)).map(|x| x.id.clone()).unwrap_or(format!("{owner}/agentPools/{pname}"));
+            let id = existing_pools
+                .iter()
+                .find(|x| x.name().eq_ignore_ascii_case(&pname))
+                .map(|x| x.id.clone())
+                .unwrap_or(format!("{owner}/agentPools/{pname}"));
             cx.covers.push(crate::armpath::key_of(&id));
             cx.upsert(POOL_TYPE, id, json!({"properties": p}));
         }
@@ -498,12 +548,19 @@ impl Hooks for PoolHooks {
         let props = cx.body.get("properties").cloned().unwrap_or(json!({}));
         let props = pool_props(cx.st, &cx.name, props, &version, udr)?;
         if let Some(e) = cx.existing
-            && e.prop_str("mode") == Some("System") && props.get("mode").and_then(Value::as_str) != Some("System") {
-                let others = cx.st.children(&cluster.key(), POOL_TYPE).into_iter().filter(|p| p.key() != cx.key && p.prop_str("mode") == Some("System")).count();
-                if others == 0 {
-                    return Err(ArmError::bad_request("MustDefineAtLeastOneSystemPool", "Must define at least one system pool."));
-                }
+            && e.prop_str("mode") == Some("System")
+            && props.get("mode").and_then(Value::as_str) != Some("System")
+        {
+            let others = cx
+                .st
+                .children(&cluster.key(), POOL_TYPE)
+                .into_iter()
+                .filter(|p| p.key() != cx.key && p.prop_str("mode") == Some("System"))
+                .count();
+            if others == 0 {
+                return Err(ArmError::bad_request("MustDefineAtLeastOneSystemPool", "Must define at least one system pool."));
             }
+        }
         cx.body = json!({"properties": props});
         Ok(())
     }
@@ -521,7 +578,8 @@ impl Hooks for PoolHooks {
             return Ok(());
         }
         let cluster = res.key().rsplitn(3, '/').nth(2).unwrap_or("").to_string();
-        let others = st.children(&cluster, POOL_TYPE).into_iter().filter(|p| p.key() != res.key() && p.prop_str("mode") == Some("System")).count();
+        let others =
+            st.children(&cluster, POOL_TYPE).into_iter().filter(|p| p.key() != res.key() && p.prop_str("mode") == Some("System")).count();
         if others == 0 {
             return Err(ArmError::bad_request(
                 "OperationNotAllowed",

@@ -44,26 +44,144 @@ type Role = (&'static str, &'static str, &'static str, &'static [&'static str], 
 
 pub(crate) const BUILT_IN_ROLES: &[Role] = &[
     ("7f951dda-4ed3-4680-a7ca-43fe172d538d", "AcrPull", "acr pull", &["Microsoft.ContainerRegistry/registries/pull/read"], &[]),
-    ("8311e382-0749-4cb8-b61a-304f252e45ec", "AcrPush", "acr push", &["Microsoft.ContainerRegistry/registries/pull/read", "Microsoft.ContainerRegistry/registries/push/write"], &[]),
-    ("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User", "Read secret contents.", &[], &["Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]),
-    ("b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "Key Vault Secrets Officer", "Perform any action on the secrets of a key vault.", &["Microsoft.KeyVault/vaults/*/read"], &["Microsoft.KeyVault/vaults/secrets/*"]),
-    ("00482a5a-887f-4fb3-b363-3b7fe8e74483", "Key Vault Administrator", "Perform all data plane operations on a key vault.", &["Microsoft.KeyVault/vaults/*/read"], &["Microsoft.KeyVault/vaults/*"]),
-    ("12338af0-0e69-4776-bea7-57ae8d297424", "Key Vault Crypto User", "Perform cryptographic operations using keys.", &[], &["Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/encrypt/action", "Microsoft.KeyVault/vaults/keys/decrypt/action"]),
-    ("69a216fc-b8fb-44d8-bc22-1f3c2cd27a39", "Azure Service Bus Data Sender", "Allows for send access to Azure Service Bus resources.", &["Microsoft.ServiceBus/*/queues/read"], &["Microsoft.ServiceBus/*/send/action"]),
-    ("4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0", "Azure Service Bus Data Receiver", "Allows for receive access to Azure Service Bus resources.", &["Microsoft.ServiceBus/*/queues/read"], &["Microsoft.ServiceBus/*/receive/action"]),
-    ("090c5cfd-751d-490a-894a-3ce6f1109419", "Azure Service Bus Data Owner", "Allows for full access to Azure Service Bus resources.", &["Microsoft.ServiceBus/*"], &["Microsoft.ServiceBus/*"]),
-    ("4d97b98b-1d4f-4787-a291-c67834d212e7", "Network Contributor", "Lets you manage networks, but not access to them.", &["Microsoft.Network/*"], &[]),
-    ("b12aa53e-6015-4669-85d0-8515ebb3ae7f", "Private DNS Zone Contributor", "Lets you manage private DNS zone resources.", &["Microsoft.Network/privateDnsZones/*"], &[]),
-    ("f1a07417-d97a-45cb-824c-7a7467783830", "Managed Identity Operator", "Read and Assign User Assigned Identity", &["Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"], &[]),
-    ("3913510d-42f4-4e42-8a64-420c390055eb", "Monitoring Metrics Publisher", "Enables publishing metrics against Azure resources", &["Microsoft.Insights/Register/Action"], &["Microsoft.Insights/Metrics/Write"]),
-    ("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor", "Read, write, and delete Azure Storage containers and blobs.", &["Microsoft.Storage/storageAccounts/blobServices/containers/*"], &["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"]),
-    ("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "Storage Blob Data Reader", "Read and list Azure Storage containers and blobs.", &["Microsoft.Storage/storageAccounts/blobServices/containers/read"], &["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]),
-    ("b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", "Azure Kubernetes Service RBAC Cluster Admin", "Lets you manage all resources in the cluster.", &["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"], &["Microsoft.ContainerService/managedClusters/*"]),
-    ("4abbcc35-e782-43d8-92c5-2d3f1bd2253f", "Azure Kubernetes Service Cluster User Role", "List cluster user credential action.", &["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"], &[]),
-    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor", "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.", &["*"], &[]),
-    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.", &["*"], &[]),
+    (
+        "8311e382-0749-4cb8-b61a-304f252e45ec",
+        "AcrPush",
+        "acr push",
+        &["Microsoft.ContainerRegistry/registries/pull/read", "Microsoft.ContainerRegistry/registries/push/write"],
+        &[],
+    ),
+    (
+        "4633458b-17de-408a-b874-0445c86b69e6",
+        "Key Vault Secrets User",
+        "Read secret contents.",
+        &[],
+        &["Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"],
+    ),
+    (
+        "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+        "Key Vault Secrets Officer",
+        "Perform any action on the secrets of a key vault.",
+        &["Microsoft.KeyVault/vaults/*/read"],
+        &["Microsoft.KeyVault/vaults/secrets/*"],
+    ),
+    (
+        "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+        "Key Vault Administrator",
+        "Perform all data plane operations on a key vault.",
+        &["Microsoft.KeyVault/vaults/*/read"],
+        &["Microsoft.KeyVault/vaults/*"],
+    ),
+    (
+        "12338af0-0e69-4776-bea7-57ae8d297424",
+        "Key Vault Crypto User",
+        "Perform cryptographic operations using keys.",
+        &[],
+        &[
+            "Microsoft.KeyVault/vaults/keys/read",
+            "Microsoft.KeyVault/vaults/keys/encrypt/action",
+            "Microsoft.KeyVault/vaults/keys/decrypt/action",
+        ],
+    ),
+    (
+        "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
+        "Azure Service Bus Data Sender",
+        "Allows for send access to Azure Service Bus resources.",
+        &["Microsoft.ServiceBus/*/queues/read"],
+        &["Microsoft.ServiceBus/*/send/action"],
+    ),
+    (
+        "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0",
+        "Azure Service Bus Data Receiver",
+        "Allows for receive access to Azure Service Bus resources.",
+        &["Microsoft.ServiceBus/*/queues/read"],
+        &["Microsoft.ServiceBus/*/receive/action"],
+    ),
+    (
+        "090c5cfd-751d-490a-894a-3ce6f1109419",
+        "Azure Service Bus Data Owner",
+        "Allows for full access to Azure Service Bus resources.",
+        &["Microsoft.ServiceBus/*"],
+        &["Microsoft.ServiceBus/*"],
+    ),
+    (
+        "4d97b98b-1d4f-4787-a291-c67834d212e7",
+        "Network Contributor",
+        "Lets you manage networks, but not access to them.",
+        &["Microsoft.Network/*"],
+        &[],
+    ),
+    (
+        "b12aa53e-6015-4669-85d0-8515ebb3ae7f",
+        "Private DNS Zone Contributor",
+        "Lets you manage private DNS zone resources.",
+        &["Microsoft.Network/privateDnsZones/*"],
+        &[],
+    ),
+    (
+        "f1a07417-d97a-45cb-824c-7a7467783830",
+        "Managed Identity Operator",
+        "Read and Assign User Assigned Identity",
+        &["Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"],
+        &[],
+    ),
+    (
+        "3913510d-42f4-4e42-8a64-420c390055eb",
+        "Monitoring Metrics Publisher",
+        "Enables publishing metrics against Azure resources",
+        &["Microsoft.Insights/Register/Action"],
+        &["Microsoft.Insights/Metrics/Write"],
+    ),
+    (
+        "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+        "Storage Blob Data Contributor",
+        "Read, write, and delete Azure Storage containers and blobs.",
+        &["Microsoft.Storage/storageAccounts/blobServices/containers/*"],
+        &["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"],
+    ),
+    (
+        "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+        "Storage Blob Data Reader",
+        "Read and list Azure Storage containers and blobs.",
+        &["Microsoft.Storage/storageAccounts/blobServices/containers/read"],
+        &["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
+    ),
+    (
+        "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+        "Azure Kubernetes Service RBAC Cluster Admin",
+        "Lets you manage all resources in the cluster.",
+        &["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"],
+        &["Microsoft.ContainerService/managedClusters/*"],
+    ),
+    (
+        "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
+        "Azure Kubernetes Service Cluster User Role",
+        "List cluster user credential action.",
+        &["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"],
+        &[],
+    ),
+    (
+        "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        "Contributor",
+        "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.",
+        &["*"],
+        &[],
+    ),
+    (
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+        "Owner",
+        "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.",
+        &["*"],
+        &[],
+    ),
     ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", "View all resources, but does not allow you to make any changes.", &["*/read"], &[]),
-    ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator", "Lets you manage user access to Azure resources.", &["*/read", "Microsoft.Authorization/*"], &[]),
+    (
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        "User Access Administrator",
+        "Lets you manage user access to Azure resources.",
+        &["*/read", "Microsoft.Authorization/*"],
+        &[],
+    ),
 ];
 
 fn role(guid: &str) -> Option<&'static Role> {
@@ -100,19 +218,16 @@ pub(crate) fn role_definitions(_sim: &Sim, req: &Req, p: &ResPath) -> Result<Rep
         let guid = p.name();
         return match role(guid) {
             Some(r) => Ok(Reply::json(200, &role_body(&sub, r))),
-            None => Err(ArmError::not_found("RoleDefinitionDoesNotExist", format!("The specified role definition with ID '{guid}' does not exist."))),
+            None => Err(ArmError::not_found(
+                "RoleDefinitionDoesNotExist",
+                format!("The specified role definition with ID '{guid}' does not exist."),
+            )),
         };
     }
     let filter = req.query.get("$filter").cloned().unwrap_or_default();
-    let wanted = filter
-        .split_once("roleName eq '")
-        .and_then(|(_, rest)| rest.split_once('\''))
-        .map(|(name, _)| name.to_string());
-    let v: Vec<Value> = BUILT_IN_ROLES
-        .iter()
-        .filter(|r| wanted.as_ref().is_none_or(|w| r.1.eq_ignore_ascii_case(w)))
-        .map(|r| role_body(&sub, r))
-        .collect();
+    let wanted = filter.split_once("roleName eq '").and_then(|(_, rest)| rest.split_once('\'')).map(|(name, _)| name.to_string());
+    let v: Vec<Value> =
+        BUILT_IN_ROLES.iter().filter(|r| wanted.as_ref().is_none_or(|w| r.1.eq_ignore_ascii_case(w))).map(|r| role_body(&sub, r)).collect();
     Ok(Reply::json(200, &json!({"value": v})))
 }
 
@@ -142,7 +257,10 @@ fn principal_info(st: &State, cfg: &SimConfig, oid: &str) -> Option<(&'static st
 fn principal_not_found(oid: &str, tenant: &str) -> ArmError {
     ArmError::bad_request(
         "PrincipalNotFound",
-        format!("Principal {} does not exist in the directory {tenant}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype", oid.replace('-', "")),
+        format!(
+            "Principal {} does not exist in the directory {tenant}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
+            oid.replace('-', "")
+        ),
     )
 }
 
@@ -166,9 +284,13 @@ impl Hooks for RaHooks {
         }
         let sent_type = cx.prop_str("principalType").map(str::to_string);
         if let Some(t) = &sent_type
-            && !PRINCIPAL_TYPES.contains(&t.as_str()) {
-                return Err(ArmError::bad_request("InvalidPrincipalType", format!("The principal type '{t}' is not valid; use one of {}.", PRINCIPAL_TYPES.join(", "))));
-            }
+            && !PRINCIPAL_TYPES.contains(&t.as_str())
+        {
+            return Err(ArmError::bad_request(
+                "InvalidPrincipalType",
+                format!("The principal type '{t}' is not valid; use one of {}.", PRINCIPAL_TYPES.join(", ")),
+            ));
+        }
         let tenant = cx.tenant().to_string();
         let Some((actual_type, created)) = principal_info(cx.st, cx.cfg, &principal) else {
             return Err(principal_not_found(&principal, &tenant));
@@ -205,7 +327,11 @@ impl Hooks for RaHooks {
         let now = crate::clock::rfc3339(cx.now_ms);
         let caller = cx.caller.clone();
         let p = &mut cx.body["properties"];
-        p["roleDefinitionId"] = json!(format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}", cx.sub, role_guid.to_ascii_lowercase()));
+        p["roleDefinitionId"] = json!(format!(
+            "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}",
+            cx.sub,
+            role_guid.to_ascii_lowercase()
+        ));
         p["principalId"] = json!(principal);
         p["principalType"] = json!(sent_type.unwrap_or_else(|| actual_type.to_string()));
         p["scope"] = json!(scope);

@@ -53,19 +53,26 @@ impl Hooks for VmHooks {
     fn validate(&self, cx: &mut PutCx<'_>) -> Result<(), ArmError> {
         let owner = cx.id.clone();
         if cx.prop_str("hardwareProfile.vmSize").is_none() {
-            return Err(ArmError::bad_request("InvalidParameter", "Required parameter 'hardwareProfile.vmSize' is missing (null).").with_target("hardwareProfile.vmSize"));
+            return Err(ArmError::bad_request("InvalidParameter", "Required parameter 'hardwareProfile.vmSize' is missing (null).")
+                .with_target("hardwareProfile.vmSize"));
         }
         let user = cx.prop_str("osProfile.adminUsername").map(str::to_string);
         let raw_custom = jpath::get_str(cx.raw, "properties.osProfile.customData").map(str::to_string);
         match cx.existing {
             None => {
                 let Some(user) = user else {
-                    return Err(ArmError::bad_request("InvalidParameter", "Required parameter 'osProfile.adminUsername' is missing (null).").with_target("osProfile.adminUsername"));
+                    return Err(ArmError::bad_request(
+                        "InvalidParameter",
+                        "Required parameter 'osProfile.adminUsername' is missing (null).",
+                    )
+                    .with_target("osProfile.adminUsername"));
                 };
                 if RESERVED_USERS.contains(&user.to_ascii_lowercase().as_str()) {
-                    return Err(ArmError::bad_request("InvalidParameter", "The Admin Username specified is not allowed.").with_target("adminUsername"));
+                    return Err(ArmError::bad_request("InvalidParameter", "The Admin Username specified is not allowed.")
+                        .with_target("adminUsername"));
                 }
-                let no_password = cx.prop("osProfile.linuxConfiguration.disablePasswordAuthentication").and_then(Value::as_bool) == Some(true);
+                let no_password =
+                    cx.prop("osProfile.linuxConfiguration.disablePasswordAuthentication").and_then(Value::as_bool) == Some(true);
                 let keys = cx.prop("osProfile.linuxConfiguration.ssh.publicKeys").and_then(Value::as_array).is_some_and(|k| !k.is_empty());
                 let password = jpath::get_str(cx.raw, "properties.osProfile.adminPassword").is_some();
                 if !keys && (no_password || !password) {
@@ -78,10 +85,15 @@ impl Hooks for VmHooks {
                 if let Some(cd) = &raw_custom {
                     use base64::Engine;
                     let decoded = base64::engine::general_purpose::STANDARD.decode(cd).map_err(|_| {
-                        ArmError::bad_request("InvalidParameter", "Custom data in OSProfile must be in Base64 encoding.").with_target("customData")
+                        ArmError::bad_request("InvalidParameter", "Custom data in OSProfile must be in Base64 encoding.")
+                            .with_target("customData")
                     })?;
                     if decoded.len() > 64 * 1024 {
-                        return Err(ArmError::bad_request("InvalidParameter", "Custom data in OSProfile must be at most 64 KB once decoded.").with_target("customData"));
+                        return Err(ArmError::bad_request(
+                            "InvalidParameter",
+                            "Custom data in OSProfile must be at most 64 KB once decoded.",
+                        )
+                        .with_target("customData"));
                     }
                 }
             }
@@ -91,13 +103,15 @@ impl Hooks for VmHooks {
                     return Err(not_allowed("osProfile.adminUsername"));
                 }
                 if let (Some(cd), Some(old)) = (&raw_custom, e.secrets.get("properties.osProfile.customData"))
-                    && &crate::ids::sha256_hex(cd.as_bytes()) != old {
-                        return Err(not_allowed("customData"));
-                    }
+                    && &crate::ids::sha256_hex(cd.as_bytes()) != old
+                {
+                    return Err(not_allowed("customData"));
+                }
                 if user.is_none()
-                    && let Some(o) = old {
-                        jpath::set(&mut cx.body, "properties.osProfile.adminUsername", json!(o));
-                    }
+                    && let Some(o) = old
+                {
+                    jpath::set(&mut cx.body, "properties.osProfile.adminUsername", json!(o));
+                }
             }
         }
         jpath::default(&mut cx.body, "properties.osProfile.computerName", json!(cx.name.clone()));
@@ -131,7 +145,8 @@ impl Hooks for VmHooks {
         }
         let nics = cx.prop("networkProfile.networkInterfaces").and_then(Value::as_array).cloned().unwrap_or_default();
         if nics.is_empty() {
-            return Err(ArmError::bad_request("InvalidParameter", "The virtual machine needs at least one network interface.").with_target("networkProfile.networkInterfaces"));
+            return Err(ArmError::bad_request("InvalidParameter", "The virtual machine needs at least one network interface.")
+                .with_target("networkProfile.networkInterfaces"));
         }
         for n in &nics {
             let id = n.get("id").and_then(Value::as_str).unwrap_or("");
@@ -140,7 +155,10 @@ impl Hooks for VmHooks {
                 return Err(invalid_reference(id, &owner));
             };
             if let Some(other) = cx.st.referrers(&nic.key()).into_iter().find(|r| r.is(VM_TYPE) && r.key() != cx.key) {
-                return Err(ArmError::bad_request("NicInUse", format!("Network interface {id} is already used by virtual machine {}.", other.id)));
+                return Err(ArmError::bad_request(
+                    "NicInUse",
+                    format!("Network interface {id} is already used by virtual machine {}.", other.id),
+                ));
             }
         }
         cx.keep("properties.vmId", |c| json!(c.guid("vmId")));
@@ -169,9 +187,10 @@ impl Hooks for VmHooks {
     fn on_delete(&self, st: &mut State, cfg: &SimConfig, now: i64, res: &Resource) {
         for n in jpath::array(&res.body, "properties.networkProfile.networkInterfaces").to_vec() {
             if jpath::get_str(&n, "properties.deleteOption") == Some("Delete")
-                && let Some(id) = n.get("id").and_then(Value::as_str) {
-                    st.remove_tree(cfg, now, &crate::armpath::key_of(id));
-                }
+                && let Some(id) = n.get("id").and_then(Value::as_str)
+            {
+                st.remove_tree(cfg, now, &crate::armpath::key_of(id));
+            }
         }
     }
 }

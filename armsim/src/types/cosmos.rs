@@ -53,12 +53,14 @@ struct CosmosHooks;
 impl Hooks for CosmosHooks {
     fn validate(&self, cx: &mut PutCx<'_>) -> Result<(), ArmError> {
         if cx.prop_str("databaseAccountOfferType") != Some("Standard") {
-            return Err(ArmError::bad_request("BadRequest", "databaseAccountOfferType must be 'Standard'.").with_target("properties.databaseAccountOfferType"));
+            return Err(ArmError::bad_request("BadRequest", "databaseAccountOfferType must be 'Standard'.")
+                .with_target("properties.databaseAccountOfferType"));
         }
         let name = cx.name.clone();
         let mut locations = cx.prop("locations").and_then(Value::as_array).cloned().unwrap_or_default();
         if locations.is_empty() {
-            return Err(ArmError::bad_request("BadRequest", format!("Database account {name} needs at least one location.")).with_target("properties.locations"));
+            return Err(ArmError::bad_request("BadRequest", format!("Database account {name} needs at least one location."))
+                .with_target("properties.locations"));
         }
         let mut prios = Vec::new();
         for l in locations.iter_mut() {
@@ -95,7 +97,10 @@ impl Hooks for CosmosHooks {
             ("isVirtualNetworkFilterEnabled", json!(false)),
             ("virtualNetworkRules", json!([])),
             ("ipRules", json!([])),
-            ("backupPolicy", json!({"type": "Periodic", "periodicModeProperties": {"backupIntervalInMinutes": 240, "backupRetentionIntervalInHours": 8, "backupStorageRedundancy": "Geo"}})),
+            (
+                "backupPolicy",
+                json!({"type": "Periodic", "periodicModeProperties": {"backupIntervalInMinutes": 240, "backupRetentionIntervalInHours": 8, "backupStorageRedundancy": "Geo"}}),
+            ),
         ] {
             jpath::default(&mut cx.body, &format!("properties.{k}"), v);
         }

@@ -93,7 +93,11 @@ impl Hooks for ZoneHooks {
         }
         cx.keep("properties.internalId", |c| {
             use base64::Engine;
-            json!(base64::engine::general_purpose::STANDARD.encode(format!("Microsoft.Network/privateDnsZones/{};{}", c.name, c.hex("internal", 8))))
+            json!(base64::engine::general_purpose::STANDARD.encode(format!(
+                "Microsoft.Network/privateDnsZones/{};{}",
+                c.name,
+                c.hex("internal", 8)
+            )))
         });
         Ok(())
     }
@@ -119,7 +123,10 @@ impl Hooks for LinkHooks {
     fn validate(&self, cx: &mut PutCx<'_>) -> Result<(), ArmError> {
         let owner = cx.id.clone();
         let Some(vnet_key) = ref_key(cx.prop("virtualNetwork")) else {
-            return Err(ArmError::bad_request("InvalidRequestFormat", format!("Virtual network link {owner} needs properties.virtualNetwork.id.")));
+            return Err(ArmError::bad_request(
+                "InvalidRequestFormat",
+                format!("Virtual network link {owner} needs properties.virtualNetwork.id."),
+            ));
         };
         let vnet_id = cx.prop_str("virtualNetwork.id").unwrap_or("").to_string();
         if cx.st.get(&vnet_key).filter(|v| v.is(VNET_TYPE)).is_none() {
@@ -134,7 +141,11 @@ impl Hooks for LinkHooks {
         {
             return Err(ArmError::conflict(
                 "Conflict",
-                format!("A virtual network cannot be linked to the same zone more than once. Virtual network {vnet_id} is already linked to {} by {}.", zone.name(), other.name()),
+                format!(
+                    "A virtual network cannot be linked to the same zone more than once. Virtual network {vnet_id} is already linked to {} by {}.",
+                    zone.name(),
+                    other.name()
+                ),
             ));
         }
         jpath::default(&mut cx.body, "properties.registrationEnabled", json!(false));

@@ -10,7 +10,7 @@ use super::{NETWORK_NAME, ref_key, sub_resource};
 use crate::config::SimConfig;
 use crate::error::ArmError;
 use crate::jpath;
-use crate::spec::{Hooks, Lock, Loc, PutCx, Spec, Verb, secs};
+use crate::spec::{Hooks, Loc, Lock, PutCx, Spec, Verb, secs};
 use crate::state::{Resource, State};
 
 pub(crate) const FIREWALL_TYPE: &str = "Microsoft.Network/azureFirewalls";
@@ -76,7 +76,9 @@ impl Hooks for FirewallHooks {
             if tier_rank(ptier) < tier_rank(&tier) {
                 return Err(ArmError::bad_request(
                     "FirewallPolicyTierMismatch",
-                    format!("Firewall {owner} has tier {tier} but its policy {pid} has tier {ptier}; the policy tier must be at least the firewall tier."),
+                    format!(
+                        "Firewall {owner} has tier {tier} but its policy {pid} has tier {ptier}; the policy tier must be at least the firewall tier."
+                    ),
                 ));
             }
             let classic = ["applicationRuleCollections", "natRuleCollections", "networkRuleCollections"]
@@ -180,9 +182,10 @@ impl Hooks for PolicyHooks {
         jpath::default(&mut cx.body, "properties.sku", json!({"tier": "Standard"}));
         jpath::default(&mut cx.body, "properties.threatIntelMode", json!("Alert"));
         if let Some(base) = cx.prop("basePolicy").and_then(|v| v.get("id")).and_then(Value::as_str)
-            && cx.st.get(&crate::armpath::key_of(base)).is_none() {
-                return Err(invalid_reference(base, &cx.id));
-            }
+            && cx.st.get(&crate::armpath::key_of(base)).is_none()
+        {
+            return Err(invalid_reference(base, &cx.id));
+        }
         Ok(())
     }
 
@@ -262,7 +265,9 @@ impl Hooks for RcgHooks {
                 if rt == "NetworkRule" && fqdns && !proxy {
                     return Err(ArmError::bad_request(
                         "FirewallPolicyNetworkRuleFqdnRequiresDnsProxy",
-                        format!("Network rule {rname} in collection {name} uses destinationFqdns, which needs DNS proxy enabled on the firewall policy (dnsSettings.enableProxy)."),
+                        format!(
+                            "Network rule {rname} in collection {name} uses destinationFqdns, which needs DNS proxy enabled on the firewall policy (dnsSettings.enableProxy)."
+                        ),
                     ));
                 }
             }

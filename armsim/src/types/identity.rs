@@ -90,24 +90,38 @@ impl Hooks for FicHooks {
         let owner = cx.id.clone();
         let issuer = cx.prop_str("issuer").unwrap_or("").to_string();
         let subject = cx.prop_str("subject").unwrap_or("").to_string();
-        let audiences: Vec<String> = cx.prop("audiences").and_then(Value::as_array).into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)).collect();
+        let audiences: Vec<String> =
+            cx.prop("audiences").and_then(Value::as_array).into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)).collect();
         if !issuer.starts_with("https://") {
-            return Err(ArmError::bad_request("BadRequest", format!("Federated identity credential {owner}: issuer must be an https URL.")).with_target("properties.issuer"));
+            return Err(ArmError::bad_request(
+                "BadRequest",
+                format!("Federated identity credential {owner}: issuer must be an https URL."),
+            )
+            .with_target("properties.issuer"));
         }
         if subject.is_empty() {
-            return Err(ArmError::bad_request("BadRequest", format!("Federated identity credential {owner}: subject is required.")).with_target("properties.subject"));
+            return Err(ArmError::bad_request("BadRequest", format!("Federated identity credential {owner}: subject is required."))
+                .with_target("properties.subject"));
         }
         if audiences.is_empty() {
-            return Err(ArmError::bad_request("BadRequest", format!("Federated identity credential {owner}: at least one audience is required.")).with_target("properties.audiences"));
+            return Err(ArmError::bad_request(
+                "BadRequest",
+                format!("Federated identity credential {owner}: at least one audience is required."),
+            )
+            .with_target("properties.audiences"));
         }
         let uai = cx.parent.expect("credentials have an identity");
         let siblings = cx.st.children(&uai.key(), FIC_TYPE);
         if cx.existing.is_none() && siblings.len() >= 20 {
-            return Err(ArmError::bad_request("BadRequest", format!("Identity {} already has the maximum of 20 federated identity credentials.", uai.id)));
+            return Err(ArmError::bad_request(
+                "BadRequest",
+                format!("Identity {} already has the maximum of 20 federated identity credentials.", uai.id),
+            ));
         }
-        if let Some(dup) = siblings.iter().find(|s| {
-            s.key() != cx.key && s.prop_str("issuer") == Some(issuer.as_str()) && s.prop_str("subject") == Some(subject.as_str())
-        }) {
+        if let Some(dup) = siblings
+            .iter()
+            .find(|s| s.key() != cx.key && s.prop_str("issuer") == Some(issuer.as_str()) && s.prop_str("subject") == Some(subject.as_str()))
+        {
             return Err(ArmError::conflict(
                 "Conflict",
                 format!("Federated identity credential {} already uses issuer '{issuer}' and subject '{subject}'.", dup.name()),

@@ -64,7 +64,8 @@ impl Hooks for VaultHooks {
                 return Err(vault_taken(&name));
             }
             let deleted_here = cx.st.deleted_vaults.get(&dkey);
-            let deleted_elsewhere = cx.st.deleted_vaults.values().any(|v| v.name.eq_ignore_ascii_case(&name) && !v.sub.eq_ignore_ascii_case(&cx.sub));
+            let deleted_elsewhere =
+                cx.st.deleted_vaults.values().any(|v| v.name.eq_ignore_ascii_case(&name) && !v.sub.eq_ignore_ascii_case(&cx.sub));
             if deleted_elsewhere {
                 return Err(vault_taken(&name));
             }
@@ -95,7 +96,9 @@ impl Hooks for VaultHooks {
                 (_, Some(_)) => {
                     return Err(ArmError::conflict(
                         "ConflictError",
-                        format!("A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault. Vault name: '{name}'."),
+                        format!(
+                            "A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault. Vault name: '{name}'."
+                        ),
                     ));
                 }
                 _ => {}
@@ -103,11 +106,13 @@ impl Hooks for VaultHooks {
         }
         let owner = cx.id.clone();
         if !cx.prop_str("tenantId").is_some_and(|t| super::GUID_RE.is_match(t)) {
-            return Err(ArmError::bad_request("BadRequest", format!("Vault {owner} needs properties.tenantId (a GUID).")).with_target("properties.tenantId"));
+            return Err(ArmError::bad_request("BadRequest", format!("Vault {owner} needs properties.tenantId (a GUID)."))
+                .with_target("properties.tenantId"));
         }
         let sku = cx.prop_str("sku.name").unwrap_or("").to_ascii_lowercase();
         if sku != "standard" && sku != "premium" {
-            return Err(ArmError::bad_request("BadRequest", format!("Vault {owner} needs properties.sku.name standard or premium.")).with_target("properties.sku.name"));
+            return Err(ArmError::bad_request("BadRequest", format!("Vault {owner} needs properties.sku.name standard or premium."))
+                .with_target("properties.sku.name"));
         }
         cx.body["properties"]["sku"] = json!({"family": "A", "name": sku});
         if cx.prop("enableSoftDelete").and_then(Value::as_bool) == Some(false) {
@@ -190,7 +195,9 @@ impl Hooks for VaultHooks {
 fn vault_taken(name: &str) -> ArmError {
     ArmError::conflict(
         "VaultAlreadyExists",
-        format!("The vault name '{name}' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name."),
+        format!(
+            "The vault name '{name}' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name."
+        ),
     )
 }
 
@@ -231,7 +238,11 @@ pub(crate) fn deleted_route(sim: &Sim, req: &Req, p: &ResPath) -> Result<Reply, 
         }
         ("GET", Some(name), false) => {
             let st = sim.read();
-            match st.deleted_vaults.get(&deleted_key(&sub, &name)).filter(|v| loc.as_ref().is_none_or(|l| l.eq_ignore_ascii_case(&v.location))) {
+            match st
+                .deleted_vaults
+                .get(&deleted_key(&sub, &name))
+                .filter(|v| loc.as_ref().is_none_or(|l| l.eq_ignore_ascii_case(&v.location)))
+            {
                 Some(v) => Ok(Reply::json(200, &deleted_body(v))),
                 None => Err(not_deleted(&name, loc.as_deref().unwrap_or(""))),
             }
@@ -255,7 +266,10 @@ fn purge_vault(sim: &Sim, req: &Req, sub: &str, loc: &str, name: &str) -> Result
     if v.purge_protection {
         return Err(ArmError::conflict(
             "PurgeProtectionEnabled",
-            format!("Operation 'purge' is not allowed because purge protection is enabled for vault '{name}'. Key Vault will purge it automatically on {}.", v.scheduled_purge_date),
+            format!(
+                "Operation 'purge' is not allowed because purge protection is enabled for vault '{name}'. Key Vault will purge it automatically on {}.",
+                v.scheduled_purge_date
+            ),
         ));
     }
     if v.purging {

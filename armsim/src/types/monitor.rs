@@ -103,7 +103,12 @@ impl Hooks for LawHooks {
         }
         st.deleted_workspaces.insert(
             res.key(),
-            DeletedWorkspace { id: res.id.clone(), body: res.body.to_value(), deleted_ms: now, purge_ms: now + cfg.scaled_ms(LAW_SOFT_DELETE_SECS) },
+            DeletedWorkspace {
+                id: res.id.clone(),
+                body: res.body.to_value(),
+                deleted_ms: now,
+                purge_ms: now + cfg.scaled_ms(LAW_SOFT_DELETE_SECS),
+            },
         );
     }
 }
@@ -150,7 +155,9 @@ fn categories(type_name: &str) -> Option<&'static [&'static str]> {
             "PostgreSQLFlexTableStats",
             "PostgreSQLFlexDatabaseXacts",
         ],
-        super::servicebus::NAMESPACE_TYPE => &["OperationalLogs", "VNetAndIPFilteringLogs", "RuntimeAuditLogs", "ApplicationMetricsLogs", "DiagnosticErrorLogs"],
+        super::servicebus::NAMESPACE_TYPE => {
+            &["OperationalLogs", "VNetAndIPFilteringLogs", "RuntimeAuditLogs", "ApplicationMetricsLogs", "DiagnosticErrorLogs"]
+        }
         super::acr::REGISTRY_TYPE => &["ContainerRegistryRepositoryEvents", "ContainerRegistryLoginEvents"],
         super::netmisc::PIP_TYPE => &["DDoSProtectionNotifications", "DDoSMitigationFlowLogs", "DDoSMitigationReports"],
         super::netmisc::NSG_TYPE => &["NetworkSecurityGroupEvent", "NetworkSecurityGroupRuleCounter"],
@@ -176,13 +183,20 @@ impl Hooks for DiagHooks {
         }
         for (field, t) in [("workspaceId", LAW_TYPE), ("storageAccountId", super::storage::ACCOUNT_TYPE)] {
             if let Some(id) = cx.prop_str(field)
-                && cx.st.get(&crate::armpath::key_of(id)).filter(|r| r.is(t)).is_none() {
-                    return Err(ArmError::bad_request("LinkedInvalidPropertyId", format!("Property id '{id}' at path 'properties.{field}' is invalid: no such {t}.")));
-                }
+                && cx.st.get(&crate::armpath::key_of(id)).filter(|r| r.is(t)).is_none()
+            {
+                return Err(ArmError::bad_request(
+                    "LinkedInvalidPropertyId",
+                    format!("Property id '{id}' at path 'properties.{field}' is invalid: no such {t}."),
+                ));
+            }
         }
         let siblings = cx.st.under(&target.key()).filter(|r| r.is(DIAG_TYPE) && r.key() != cx.key).count();
         if siblings >= 5 {
-            return Err(ArmError::bad_request("BadRequest", format!("Resource {} already has the maximum of 5 diagnostic settings.", target.id)));
+            return Err(ArmError::bad_request(
+                "BadRequest",
+                format!("Resource {} already has the maximum of 5 diagnostic settings.", target.id),
+            ));
         }
         let allowed = categories(&target.type_name);
         for l in cx.prop("logs").and_then(Value::as_array).into_iter().flatten() {
@@ -195,7 +209,10 @@ impl Hooks for DiagHooks {
                     return Err(ArmError::bad_request("BadRequest", format!("Category '{c}' is not supported for {}.", target.type_name)));
                 }
             } else {
-                return Err(ArmError::bad_request("BadRequest", format!("Each log setting of {owner} needs a category or a categoryGroup.")));
+                return Err(ArmError::bad_request(
+                    "BadRequest",
+                    format!("Each log setting of {owner} needs a category or a categoryGroup."),
+                ));
             }
         }
         for m in cx.prop("metrics").and_then(Value::as_array).into_iter().flatten() {
@@ -213,9 +230,14 @@ impl Hooks for DiagHooks {
 /// GET `{resourceId}/providers/Microsoft.Insights/diagnosticSettingsCategories`.
 pub(crate) fn categories_route(sim: &Sim, req: &Req, p: &ResPath) -> Result<Reply, ArmError> {
     crate::engine::check_versions(req, versions::DIAGNOSTICS, "Microsoft.Insights", "diagnosticSettingsCategories")?;
-    let target = p.parent().filter(|t| !t.blocks.is_empty()).ok_or_else(|| ArmError::bad_request("InvalidResourceType", "Categories hang off a resource."))?;
+    let target = p
+        .parent()
+        .filter(|t| !t.blocks.is_empty())
+        .ok_or_else(|| ArmError::bad_request("InvalidResourceType", "Categories hang off a resource."))?;
     let st = sim.read();
-    let res = st.get(&target.key()).ok_or_else(|| ArmError::not_found("ResourceNotFound", format!("The Resource '{}' was not found.", target.key())))?;
+    let res = st
+        .get(&target.key())
+        .ok_or_else(|| ArmError::not_found("ResourceNotFound", format!("The Resource '{}' was not found.", target.key())))?;
     let mut v: Vec<Value> = categories(&res.type_name)
         .unwrap_or(&[])
         .iter()
@@ -229,4 +251,3 @@ pub(crate) fn categories_route(sim: &Sim, req: &Req, p: &ResPath) -> Result<Repl
                   "type": "Microsoft.Insights/diagnosticSettingsCategories", "properties": {"categoryType": "Metrics", "categoryGroups": []}}));
     Ok(Reply::json(200, &json!({"value": v})))
 }
-

@@ -75,9 +75,10 @@ pub(crate) fn used_ips(st: &State, subnet_key: &str, exclude: &str) -> BTreeSet<
         }
         for c in jpath::array(&r.body, "properties.ipConfigurations") {
             if ref_key(jpath::get(c, "properties.subnet")).as_deref() == Some(subnet_key)
-                && let Some(ip) = jpath::get_str(c, "properties.privateIPAddress").and_then(|s| s.parse().ok()) {
-                    used.insert(ip);
-                }
+                && let Some(ip) = jpath::get_str(c, "properties.privateIPAddress").and_then(|s| s.parse().ok())
+            {
+                used.insert(ip);
+            }
         }
     }
     used
@@ -141,7 +142,10 @@ impl Hooks for PipHooks {
         match ipconfig_users(st, &res.key(), "publicIPAddress").into_iter().next() {
             Some(user) => Err(ArmError::bad_request(
                 "PublicIPAddressInUse",
-                format!("Public IP address {} can not be deleted since it is still allocated to resource {user}. In order to delete the public IP, disassociate/detach the Public IP address from the resource.", res.id),
+                format!(
+                    "Public IP address {} can not be deleted since it is still allocated to resource {user}. In order to delete the public IP, disassociate/detach the Public IP address from the resource.",
+                    res.id
+                ),
             )),
             None => Ok(()),
         }
@@ -178,7 +182,10 @@ impl Hooks for RtHooks {
             let name = r.get("name").and_then(Value::as_str).unwrap_or("").to_string();
             NETWORK_NAME.check(&name, "route")?;
             if !names.insert(name.to_ascii_lowercase()) {
-                return Err(ArmError::bad_request("DuplicateResourceName", format!("Route name '{name}' appears more than once in {owner}.")));
+                return Err(ArmError::bad_request(
+                    "DuplicateResourceName",
+                    format!("Route name '{name}' appears more than once in {owner}."),
+                ));
             }
             for ro in ["id", "etag", "type"] {
                 r.as_object_mut().map(|o| o.remove(ro));
@@ -211,7 +218,10 @@ impl Hooks for RtHooks {
                     ));
                 }
                 (true, Some(ip)) if ip.parse::<Ipv4Addr>().is_err() => {
-                    return Err(ArmError::bad_request("InvalidNextHopIpAddress", format!("Route '{name}' next hop '{ip}' is not an IPv4 address.")));
+                    return Err(ArmError::bad_request(
+                        "InvalidNextHopIpAddress",
+                        format!("Route '{name}' next hop '{ip}' is not an IPv4 address."),
+                    ));
                 }
                 (false, Some(_)) => {
                     return Err(ArmError::bad_request(
@@ -285,24 +295,40 @@ impl Hooks for NsgHooks {
             }
             let dir = p.get("direction").and_then(Value::as_str).unwrap_or("").to_string();
             if !["Inbound", "Outbound"].contains(&dir.as_str()) {
-                return Err(ArmError::bad_request("SecurityRuleInvalidDirection", format!("Security rule {name} needs direction Inbound or Outbound.")));
+                return Err(ArmError::bad_request(
+                    "SecurityRuleInvalidDirection",
+                    format!("Security rule {name} needs direction Inbound or Outbound."),
+                ));
             }
             let access = p.get("access").and_then(Value::as_str).unwrap_or("");
             if !["Allow", "Deny"].contains(&access) {
-                return Err(ArmError::bad_request("SecurityRuleInvalidAccess", format!("Security rule {name} needs access Allow or Deny.")));
+                return Err(ArmError::bad_request(
+                    "SecurityRuleInvalidAccess",
+                    format!("Security rule {name} needs access Allow or Deny."),
+                ));
             }
             let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("");
             if !["Tcp", "Udp", "Icmp", "Esp", "Ah", "*"].contains(&proto) {
-                return Err(ArmError::bad_request("SecurityRuleInvalidProtocol", format!("Security rule {name} has invalid protocol '{proto}'.")));
+                return Err(ArmError::bad_request(
+                    "SecurityRuleInvalidProtocol",
+                    format!("Security rule {name} has invalid protocol '{proto}'."),
+                ));
             }
             if let Some((other, _, _)) = seen.iter().find(|(_, p2, d2)| *p2 == prio && *d2 == dir) {
                 return Err(ArmError::bad_request(
                     "SecurityRuleConflict",
-                    format!("Security rule {name} conflicts with rule {other}. Rules cannot have the same Priority and Direction. To learn more, see aka.ms/nsgrules."),
+                    format!(
+                        "Security rule {name} conflicts with rule {other}. Rules cannot have the same Priority and Direction. To learn more, see aka.ms/nsgrules."
+                    ),
                 ));
             }
             seen.push((name.clone(), prio, dir));
-            for (k, d) in [("sourcePortRanges", json!([])), ("destinationPortRanges", json!([])), ("sourceAddressPrefixes", json!([])), ("destinationAddressPrefixes", json!([]))] {
+            for (k, d) in [
+                ("sourcePortRanges", json!([])),
+                ("destinationPortRanges", json!([])),
+                ("sourceAddressPrefixes", json!([])),
+                ("destinationAddressPrefixes", json!([])),
+            ] {
                 jpath::default(p, k, d);
             }
         }
@@ -358,7 +384,13 @@ impl Hooks for NsgHooks {
 struct NicHooks;
 
 /// Validates NIC IP configurations and allocates private addresses (also used for private endpoint NICs).
-pub(crate) fn allocate_ipconfigs(st: &State, nic_key: &str, owner: &str, existing: Option<&Resource>, configs: &mut [Value]) -> Result<(), ArmError> {
+pub(crate) fn allocate_ipconfigs(
+    st: &State,
+    nic_key: &str,
+    owner: &str,
+    existing: Option<&Resource>,
+    configs: &mut [Value],
+) -> Result<(), ArmError> {
     let mut taken_here: BTreeSet<Ipv4Addr> = BTreeSet::new();
     for (i, c) in configs.iter_mut().enumerate() {
         let name = c.get("name").and_then(Value::as_str).unwrap_or("").to_string();
@@ -371,16 +403,20 @@ pub(crate) fn allocate_ipconfigs(st: &State, nic_key: &str, owner: &str, existin
         let p = &mut c["properties"];
         p.as_object_mut().map(|o| o.remove("provisioningState"));
         let Some(subnet_key) = ref_key(p.get("subnet")) else {
-            return Err(ArmError::bad_request("InvalidRequestFormat", format!("IP configuration {name} of {owner} needs properties.subnet.id.")));
+            return Err(ArmError::bad_request(
+                "InvalidRequestFormat",
+                format!("IP configuration {name} of {owner} needs properties.subnet.id."),
+            ));
         };
         let subnet_id = p["subnet"]["id"].as_str().unwrap_or("").to_string();
         let Some(subnet) = st.get(&subnet_key).filter(|s| s.is(SUBNET_TYPE)) else {
             return Err(invalid_reference(&subnet_id, owner));
         };
         if let Some(pip) = p.get("publicIPAddress").and_then(|v| v.get("id")).and_then(Value::as_str)
-            && st.get(&crate::armpath::key_of(pip)).is_none() {
-                return Err(invalid_reference(pip, owner));
-            }
+            && st.get(&crate::armpath::key_of(pip)).is_none()
+        {
+            return Err(invalid_reference(pip, owner));
+        }
         let net = subnet_net(subnet).ok_or_else(|| invalid_reference(&subnet_id, owner))?;
         let mut used = used_ips(st, &subnet_key, nic_key);
         used.extend(taken_here.iter().copied());
@@ -388,18 +424,25 @@ pub(crate) fn allocate_ipconfigs(st: &State, nic_key: &str, owner: &str, existin
         let ip: Ipv4Addr = if method.eq_ignore_ascii_case("Static") {
             let s = p.get("privateIPAddress").and_then(Value::as_str).unwrap_or("");
             let ip: Ipv4Addr = s.parse().map_err(|_| {
-                ArmError::bad_request("PrivateIPAddressInvalid", format!("Private static IP address '{s}' of {owner} is not a valid IPv4 address."))
+                ArmError::bad_request(
+                    "PrivateIPAddressInvalid",
+                    format!("Private static IP address '{s}' of {owner} is not a valid IPv4 address."),
+                )
             })?;
             if !net.contains(&ip) {
                 return Err(ArmError::bad_request(
                     "PrivateIPAddressNotInSubnet",
-                    format!("IP configuration {owner}/ipConfigurations/{name} is referencing a private IP address {ip} that is not within the subnet address prefix {net}."),
+                    format!(
+                        "IP configuration {owner}/ipConfigurations/{name} is referencing a private IP address {ip} that is not within the subnet address prefix {net}."
+                    ),
                 ));
             }
             if used.contains(&ip) {
                 return Err(ArmError::bad_request(
                     "PrivateIPAddressInUse",
-                    format!("IP configuration {owner}/ipConfigurations/{name} is using the private IP address {ip} which is already allocated to another resource."),
+                    format!(
+                        "IP configuration {owner}/ipConfigurations/{name} is using the private IP address {ip} which is already allocated to another resource."
+                    ),
                 ));
             }
             ip
@@ -442,15 +485,25 @@ impl Hooks for NicHooks {
         }
         let mut configs = cx.body["properties"]["ipConfigurations"].as_array().cloned().unwrap_or_default();
         if configs.is_empty() {
-            return Err(ArmError::bad_request("InvalidRequestFormat", format!("Network interface {} needs at least one IP configuration.", cx.id)));
+            return Err(ArmError::bad_request(
+                "InvalidRequestFormat",
+                format!("Network interface {} needs at least one IP configuration.", cx.id),
+            ));
         }
         if let Some(nsg) = cx.prop("networkSecurityGroup").and_then(|v| v.get("id")).and_then(Value::as_str)
-            && cx.st.get(&crate::armpath::key_of(nsg)).is_none() {
-                return Err(invalid_reference(nsg, &cx.id));
-            }
+            && cx.st.get(&crate::armpath::key_of(nsg)).is_none()
+        {
+            return Err(invalid_reference(nsg, &cx.id));
+        }
         allocate_ipconfigs(cx.st, &cx.key, &cx.id, cx.existing, &mut configs)?;
         cx.body["properties"]["ipConfigurations"] = json!(configs);
-        for (k, d) in [("enableAcceleratedNetworking", json!(false)), ("enableIPForwarding", json!(false)), ("nicType", json!("Standard")), ("disableTcpStateTracking", json!(false)), ("auxiliaryMode", json!("None"))] {
+        for (k, d) in [
+            ("enableAcceleratedNetworking", json!(false)),
+            ("enableIPForwarding", json!(false)),
+            ("nicType", json!("Standard")),
+            ("disableTcpStateTracking", json!(false)),
+            ("auxiliaryMode", json!("None")),
+        ] {
             jpath::default(&mut cx.body, &format!("properties.{k}"), d);
         }
         Ok(())
@@ -470,7 +523,10 @@ impl Hooks for NicHooks {
         match user {
             Some(u) => Err(ArmError::bad_request(
                 "NicInUse",
-                format!("Network Interface {} is used by existing resource {u}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.", res.id),
+                format!(
+                    "Network Interface {} is used by existing resource {u}. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.",
+                    res.id
+                ),
             )),
             None => Ok(()),
         }

@@ -11,7 +11,7 @@ use super::{name_rule, versions};
 use crate::config::SimConfig;
 use crate::error::ArmError;
 use crate::jpath;
-use crate::spec::{BASE, DeleteStyle, GlobalName, Hooks, Lock, Loc, NameRule, PutCx, PutStyle, Spec, secs};
+use crate::spec::{BASE, DeleteStyle, GlobalName, Hooks, Loc, Lock, NameRule, PutCx, PutStyle, Spec, secs};
 use crate::state::{Prov, Resource, State};
 
 pub(crate) const SERVER_TYPE: &str = "Microsoft.DBforPostgreSQL/flexibleServers";
@@ -25,7 +25,13 @@ static SERVER_NAME: NameRule = name_rule!(
     "InvalidResourceName",
     "Server name must be 3-63 characters: lower-case letters, digits and hyphens, not starting or ending with a hyphen."
 );
-static DB_NAME: NameRule = name_rule!(1, 63, r"^[a-zA-Z_][\w-]{0,62}$", "InvalidResourceName", "Database names start with a letter or underscore and contain letters, digits, '_' or '-'.");
+static DB_NAME: NameRule = name_rule!(
+    1,
+    63,
+    r"^[a-zA-Z_][\w-]{0,62}$",
+    "InvalidResourceName",
+    "Database names start with a letter or underscore and contain letters, digits, '_' or '-'."
+);
 static FW_NAME: NameRule = name_rule!(
     1,
     80,
@@ -47,7 +53,11 @@ pub(crate) static SERVER: Spec = Spec {
     type_name: SERVER_TYPE,
     name: Some(&SERVER_NAME),
     durations: secs(360.0, 120.0, 120.0),
-    global_name: Some(GlobalName { status: 409, code: "ServerNameAlreadyExists", message: "Specified server name '{name}' is already used." }),
+    global_name: Some(GlobalName {
+        status: 409,
+        code: "ServerNameAlreadyExists",
+        message: "Specified server name '{name}' is already used.",
+    }),
     conflict_code: "ServerBusy",
     secrets: &["properties.administratorLoginPassword"],
     readonly: &[
@@ -147,7 +157,11 @@ impl Hooks for ServerHooks {
         jpath::default(&mut cx.body, "properties.version", json!("16"));
         let version = cx.prop_str("version").unwrap_or("16").to_string();
         if !(11..=18).contains(&version.parse::<u32>().unwrap_or(0)) {
-            return Err(ArmError::bad_request("InvalidParameterValue", format!("PostgreSQL version '{version}' is not supported (11-18).")).with_target("properties.version"));
+            return Err(ArmError::bad_request(
+                "InvalidParameterValue",
+                format!("PostgreSQL version '{version}' is not supported (11-18)."),
+            )
+            .with_target("properties.version"));
         }
         jpath::default(&mut cx.body, "properties.authConfig", json!({"activeDirectoryAuth": "Disabled", "passwordAuth": "Enabled"}));
         let password_auth = cx.prop_str("authConfig.passwordAuth") != Some("Disabled");
@@ -156,7 +170,11 @@ impl Hooks for ServerHooks {
         match cx.existing {
             None if password_auth => {
                 let Some(login) = login.clone() else {
-                    return Err(ArmError::bad_request("InvalidParameterValue", format!("Server {owner} needs properties.administratorLogin.")).with_target("properties.administratorLogin"));
+                    return Err(ArmError::bad_request(
+                        "InvalidParameterValue",
+                        format!("Server {owner} needs properties.administratorLogin."),
+                    )
+                    .with_target("properties.administratorLogin"));
                 };
                 let l = login.to_ascii_lowercase();
                 let well_formed = login.len() <= 63
@@ -170,7 +188,11 @@ impl Hooks for ServerHooks {
                     .with_target("properties.administratorLogin"));
                 }
                 let Some(pw) = password.as_deref() else {
-                    return Err(ArmError::bad_request("InvalidParameterValue", format!("Server {owner} needs properties.administratorLoginPassword.")).with_target("properties.administratorLoginPassword"));
+                    return Err(ArmError::bad_request(
+                        "InvalidParameterValue",
+                        format!("Server {owner} needs properties.administratorLoginPassword."),
+                    )
+                    .with_target("properties.administratorLoginPassword"));
                 };
                 check_password(pw, &login)?;
             }
@@ -214,7 +236,10 @@ impl Hooks for ServerHooks {
                 ));
             }
             let Some(zone_id) = cx.prop_str("network.privateDnsZoneArmResourceId").map(str::to_string) else {
-                return Err(ArmError::bad_request("InvalidParameterValue", format!("Server {owner} uses a delegated subnet and needs network.privateDnsZoneArmResourceId.")));
+                return Err(ArmError::bad_request(
+                    "InvalidParameterValue",
+                    format!("Server {owner} uses a delegated subnet and needs network.privateDnsZoneArmResourceId."),
+                ));
             };
             let zone = cx.st.get(&crate::armpath::key_of(&zone_id)).ok_or_else(|| invalid_reference(&zone_id, &owner))?;
             if !zone.name().to_ascii_lowercase().ends_with(".postgres.database.azure.com") {
@@ -304,11 +329,17 @@ impl Hooks for FwHooks {
         }
         let parse = |k: &str| -> Result<Ipv4Addr, ArmError> {
             let s = cx.prop_str(k).unwrap_or("");
-            s.parse().map_err(|_| ArmError::bad_request("InvalidParameterValue", format!("Firewall rule {}: {k} '{s}' is not an IPv4 address.", cx.id)).with_target(format!("properties.{k}")))
+            s.parse().map_err(|_| {
+                ArmError::bad_request("InvalidParameterValue", format!("Firewall rule {}: {k} '{s}' is not an IPv4 address.", cx.id))
+                    .with_target(format!("properties.{k}"))
+            })
         };
         let (start, end) = (parse("startIpAddress")?, parse("endIpAddress")?);
         if start > end {
-            return Err(ArmError::bad_request("InvalidParameterValue", format!("Firewall rule {}: startIpAddress {start} is after endIpAddress {end}.", cx.id)));
+            return Err(ArmError::bad_request(
+                "InvalidParameterValue",
+                format!("Firewall rule {}: startIpAddress {start} is after endIpAddress {end}.", cx.id),
+            ));
         }
         Ok(())
     }

@@ -5,12 +5,12 @@ use serde_json::{Value, json};
 
 use super::dns::{A_TYPE, ZONE_TYPE};
 use super::netmisc::{NIC_TYPE, allocate_ipconfigs};
-use super::vnet::{NET, SUBNET_TYPE, invalid_reference};
 use super::ref_key;
+use super::vnet::{NET, SUBNET_TYPE, invalid_reference};
 use crate::config::SimConfig;
 use crate::error::ArmError;
 use crate::jpath;
-use crate::spec::{Hooks, Lock, Loc, PutCx, Spec, secs};
+use crate::spec::{Hooks, Loc, Lock, PutCx, Spec, secs};
 use crate::state::{Resource, State};
 
 pub(crate) const PE_TYPE: &str = "Microsoft.Network/privateEndpoints";
@@ -107,7 +107,10 @@ fn check_target_sku(target: &Resource, pe_id: &str) -> Result<(), ArmError> {
         super::servicebus::NAMESPACE_TYPE => premium_only("Service Bus namespace", jpath::get_str(&target.body, "sku.name")),
         super::postgres::SERVER_TYPE if target.prop_str("network.delegatedSubnetResourceId").is_some() => Err(ArmError::bad_request(
             "PrivateEndpointNotSupportedForVnetIntegratedServer",
-            format!("Server {} uses VNet integration (a delegated subnet); private endpoints are only for servers in public-access mode.", target.id),
+            format!(
+                "Server {} uses VNet integration (a delegated subnet); private endpoints are only for servers in public-access mode.",
+                target.id
+            ),
         )),
         _ => Ok(()),
     }
@@ -154,12 +157,13 @@ impl Hooks for PeHooks {
             return Err(invalid_reference(&subnet_id, &owner));
         }
         if let Some(e) = cx.existing
-            && ref_key(e.prop("subnet")).as_deref() != Some(subnet_key.as_str()) {
-                return Err(ArmError::bad_request(
-                    "CannotChangePrivateEndpointSubnet",
-                    format!("The subnet of private endpoint {owner} cannot be changed."),
-                ));
-            }
+            && ref_key(e.prop("subnet")).as_deref() != Some(subnet_key.as_str())
+        {
+            return Err(ArmError::bad_request(
+                "CannotChangePrivateEndpointSubnet",
+                format!("The subnet of private endpoint {owner} cannot be changed."),
+            ));
+        }
         cx.keep("properties.resourceGuid", |c| json!(c.guid("resourceGuid")));
         let mut dns: Vec<(DnsName, String)> = Vec::new();
         let mut any = false;
@@ -172,19 +176,24 @@ impl Hooks for PeHooks {
                 }
                 let cname = c.get("name").and_then(Value::as_str).unwrap_or("").to_string();
                 let Some(target_id) = jpath::get_str(c, "properties.privateLinkServiceId").map(str::to_string) else {
-                    return Err(ArmError::bad_request("InvalidRequestFormat", format!("Connection {cname} of {owner} needs properties.privateLinkServiceId.")));
+                    return Err(ArmError::bad_request(
+                        "InvalidRequestFormat",
+                        format!("Connection {cname} of {owner} needs properties.privateLinkServiceId."),
+                    ));
                 };
                 let Some(target) = cx.st.get(&crate::armpath::key_of(&target_id)) else {
                     return Err(invalid_reference(&target_id, &owner));
                 };
-                let groups: Vec<String> = jpath::array(c, "properties.groupIds").iter().filter_map(|g| g.as_str().map(str::to_string)).collect();
+                let groups: Vec<String> =
+                    jpath::array(c, "properties.groupIds").iter().filter_map(|g| g.as_str().map(str::to_string)).collect();
                 let [group] = groups.as_slice() else {
                     return Err(ArmError::bad_request(
                         "InvalidGroupId",
                         format!("Connection {cname} of {owner} must name exactly one group id."),
                     ));
                 };
-                let names = dns_names(target, group).map_err(|m| ArmError::bad_request("InvalidGroupId", format!("Connection {cname} of {owner}: {m}.")))?;
+                let names = dns_names(target, group)
+                    .map_err(|m| ArmError::bad_request("InvalidGroupId", format!("Connection {cname} of {owner}: {m}.")))?;
                 check_target_sku(target, &owner)?;
                 let state = if manual {
                     json!({"status": "Pending", "description": "Awaiting approval", "actionsRequired": "None"})
@@ -206,7 +215,10 @@ impl Hooks for PeHooks {
             ));
         }
         // The endpoint's NIC, in the endpoint's resource group, with one address per DNS name.
-        let nic_id = match cx.existing.and_then(|e| jpath::array(&e.body, "properties.networkInterfaces").first().and_then(|n| n.get("id")).and_then(Value::as_str)) {
+        let nic_id = match cx
+            .existing
+            .and_then(|e| jpath::array(&e.body, "properties.networkInterfaces").first().and_then(|n| n.get("id")).and_then(Value::as_str))
+        {
             Some(id) => id.to_string(),
             None => {
                 let nic_name = cx
@@ -305,7 +317,10 @@ impl Hooks for ZoneGroupHooks {
         let owner = cx.id.clone();
         let mut configs = cx.prop("privateDnsZoneConfigs").and_then(Value::as_array).cloned().unwrap_or_default();
         if configs.len() > 5 {
-            return Err(ArmError::bad_request("TooManyPrivateDnsZoneConfigs", format!("Zone group {owner} has {} zone configs; at most 5 are allowed.", configs.len())));
+            return Err(ArmError::bad_request(
+                "TooManyPrivateDnsZoneConfigs",
+                format!("Zone group {owner} has {} zone configs; at most 5 are allowed.", configs.len()),
+            ));
         }
         let dns: Vec<(String, String)> = jpath::array(&pe.body, "properties.customDnsConfigs")
             .iter()
@@ -315,7 +330,10 @@ impl Hooks for ZoneGroupHooks {
         let mut wanted = Vec::new();
         for c in configs.iter_mut() {
             let Some(zone_id) = jpath::get_str(c, "properties.privateDnsZoneId").map(str::to_string) else {
-                return Err(ArmError::bad_request("InvalidRequestFormat", format!("Zone config in {owner} needs properties.privateDnsZoneId.")));
+                return Err(ArmError::bad_request(
+                    "InvalidRequestFormat",
+                    format!("Zone config in {owner} needs properties.privateDnsZoneId."),
+                ));
             };
             let Some(zone) = cx.st.get(&crate::armpath::key_of(&zone_id)).filter(|z| z.is(ZONE_TYPE)) else {
                 return Err(invalid_reference(&zone_id, &owner));

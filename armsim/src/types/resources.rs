@@ -32,9 +32,10 @@ struct RgHooks;
 impl Hooks for RgHooks {
     fn validate(&self, cx: &mut PutCx<'_>) -> Result<(), ArmError> {
         if let Some(e) = cx.existing
-            && let Some(m) = e.body.get("managedBy") {
-                cx.body["managedBy"] = m.clone();
-            }
+            && let Some(m) = e.body.get("managedBy")
+        {
+            cx.body["managedBy"] = m.clone();
+        }
         let props = cx.body.get("properties").cloned().unwrap_or(json!({}));
         if !props.is_object() {
             return Err(ArmError::invalid_body("properties must be an object"));

@@ -100,9 +100,13 @@ impl Hooks for NamespaceHooks {
         if lower.ends_with("-sb") || lower.ends_with("-mgmt") {
             return Err(ArmError::bad_request("InvalidResourceName", format!("The namespace name '{name}' is invalid. {}", NS_NAME.rule)));
         }
-        let sku = jpath::get_str(&cx.body, "sku.name").or_else(|| cx.existing.and_then(|e| jpath::get_str(&e.body, "sku.name"))).unwrap_or("").to_string();
+        let sku = jpath::get_str(&cx.body, "sku.name")
+            .or_else(|| cx.existing.and_then(|e| jpath::get_str(&e.body, "sku.name")))
+            .unwrap_or("")
+            .to_string();
         if !["Basic", "Standard", "Premium"].contains(&sku.as_str()) {
-            return Err(ArmError::bad_request("InvalidSku", format!("Namespace {name} needs sku.name Basic, Standard or Premium.")).with_target("sku.name"));
+            return Err(ArmError::bad_request("InvalidSku", format!("Namespace {name} needs sku.name Basic, Standard or Premium."))
+                .with_target("sku.name"));
         }
         let capacity = jpath::get(&cx.body, "sku.capacity").cloned();
         cx.body["sku"] = json!({"name": sku, "tier": sku});
@@ -227,7 +231,8 @@ impl Hooks for NrsHooks {
         }
         let action = cx.prop_str("defaultAction").unwrap_or("Allow").to_string();
         if action != "Allow" && action != "Deny" {
-            return Err(ArmError::bad_request("BadRequest", format!("defaultAction '{action}' must be Allow or Deny.")).with_target("properties.defaultAction"));
+            return Err(ArmError::bad_request("BadRequest", format!("defaultAction '{action}' must be Allow or Deny."))
+                .with_target("properties.defaultAction"));
         }
         let vnet_rules = cx.prop("virtualNetworkRules").and_then(Value::as_array).cloned().unwrap_or_default();
         if !vnet_rules.is_empty() && sku != "Premium" {
@@ -244,7 +249,8 @@ impl Hooks for NrsHooks {
             let mask = r.get("ipMask").and_then(Value::as_str).unwrap_or("");
             let ok = mask.parse::<std::net::Ipv4Addr>().is_ok() || mask.parse::<ipnet::Ipv4Net>().is_ok();
             if !ok {
-                return Err(ArmError::bad_request("BadRequest", format!("ipMask '{mask}' is not an IPv4 address or CIDR range.")).with_target("properties.ipRules"));
+                return Err(ArmError::bad_request("BadRequest", format!("ipMask '{mask}' is not an IPv4 address or CIDR range."))
+                    .with_target("properties.ipRules"));
             }
             jpath::default(r, "action", json!("Allow"));
         }

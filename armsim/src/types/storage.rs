@@ -36,7 +36,11 @@ pub(crate) static ACCOUNT: Spec = Spec {
     create: PutStyle::Accepted { async_header: false },
     update: PutStyle::Sync,
     durations: secs(30.0, 0.0, 0.0),
-    global_name: Some(GlobalName { status: 409, code: "StorageAccountAlreadyTaken", message: "The storage account named {name} is already taken." }),
+    global_name: Some(GlobalName {
+        status: 409,
+        code: "StorageAccountAlreadyTaken",
+        message: "The storage account named {name} is already taken.",
+    }),
     readonly: &[
         "properties.primaryEndpoints",
         "properties.secondaryEndpoints",
@@ -109,13 +113,28 @@ struct AccountHooks;
 
 impl Hooks for AccountHooks {
     fn validate(&self, cx: &mut PutCx<'_>) -> Result<(), ArmError> {
-        let kind = cx.body.get("kind").and_then(Value::as_str).or_else(|| cx.existing.and_then(|e| e.body.get("kind").and_then(Value::as_str))).unwrap_or("").to_string();
+        let kind = cx
+            .body
+            .get("kind")
+            .and_then(Value::as_str)
+            .or_else(|| cx.existing.and_then(|e| e.body.get("kind").and_then(Value::as_str)))
+            .unwrap_or("")
+            .to_string();
         if !KINDS.contains(&kind.as_str()) {
-            return Err(ArmError::bad_request("InvalidValuesForRequestParameters", format!("Values for request parameters are invalid: kind '{kind}' (use one of {}).", KINDS.join(", "))));
+            return Err(ArmError::bad_request(
+                "InvalidValuesForRequestParameters",
+                format!("Values for request parameters are invalid: kind '{kind}' (use one of {}).", KINDS.join(", ")),
+            ));
         }
-        let sku = jpath::get_str(&cx.body, "sku.name").or_else(|| cx.existing.and_then(|e| jpath::get_str(&e.body, "sku.name"))).unwrap_or("").to_string();
+        let sku = jpath::get_str(&cx.body, "sku.name")
+            .or_else(|| cx.existing.and_then(|e| jpath::get_str(&e.body, "sku.name")))
+            .unwrap_or("")
+            .to_string();
         if !SKUS.contains(&sku.as_str()) {
-            return Err(ArmError::bad_request("InvalidValuesForRequestParameters", format!("Values for request parameters are invalid: sku.name '{sku}'.")));
+            return Err(ArmError::bad_request(
+                "InvalidValuesForRequestParameters",
+                format!("Values for request parameters are invalid: sku.name '{sku}'."),
+            ));
         }
         cx.body["kind"] = json!(kind);
         cx.body["sku"] = json!({"name": sku, "tier": if sku.starts_with("Premium") { "Premium" } else { "Standard" }});
@@ -134,7 +153,10 @@ impl Hooks for AccountHooks {
             ("isHnsEnabled", json!(false)),
             ("dnsEndpointType", json!("Standard")),
             ("publicNetworkAccess", json!("Enabled")),
-            ("networkAcls", json!({"bypass": "AzureServices", "defaultAction": "Allow", "ipRules": [], "virtualNetworkRules": [], "resourceAccessRules": []})),
+            (
+                "networkAcls",
+                json!({"bypass": "AzureServices", "defaultAction": "Allow", "ipRules": [], "virtualNetworkRules": [], "resourceAccessRules": []}),
+            ),
             (
                 "encryption",
                 json!({"services": {"blob": {"enabled": true, "keyType": "Account"}, "file": {"enabled": true, "keyType": "Account"}},
@@ -175,7 +197,10 @@ impl Hooks for AccountHooks {
             return None;
         }
         use base64::Engine;
-        let key = |n: &str| base64::engine::general_purpose::STANDARD.encode(crate::ids::bytes(cfg.seed, &[&res.key(), n, &res.incarnation.to_string()]).repeat(2));
+        let key = |n: &str| {
+            base64::engine::general_purpose::STANDARD
+                .encode(crate::ids::bytes(cfg.seed, &[&res.key(), n, &res.incarnation.to_string()]).repeat(2))
+        };
         let created = res.prop_str("creationTime").unwrap_or("").to_string();
         Some(Ok(json!({"keys": [
             {"keyName": "key1", "value": key("key1"), "permissions": "FULL", "creationTime": created},
@@ -225,10 +250,15 @@ impl Hooks for ContainerHooks {
         jpath::default(&mut cx.body, "properties.publicAccess", json!("None"));
         let public = cx.prop_str("publicAccess").unwrap_or("None").to_string();
         if !["None", "Blob", "Container"].contains(&public.as_str()) {
-            return Err(ArmError::bad_request("InvalidValuesForRequestParameters", format!("publicAccess '{public}' must be None, Blob or Container.")));
+            return Err(ArmError::bad_request(
+                "InvalidValuesForRequestParameters",
+                format!("publicAccess '{public}' must be None, Blob or Container."),
+            ));
         }
         let account_key = account_of(cx.st, &cx.key, 2);
-        let blocked = account_key.as_deref().and_then(|k| cx.st.get(k)).and_then(|a| a.prop("allowBlobPublicAccess")).and_then(Value::as_bool) == Some(false);
+        let blocked =
+            account_key.as_deref().and_then(|k| cx.st.get(k)).and_then(|a| a.prop("allowBlobPublicAccess")).and_then(Value::as_bool)
+                == Some(false);
         if public != "None" && blocked {
             return Err(ArmError::conflict("PublicAccessNotPermitted", "Public access is not permitted on this storage account."));
         }

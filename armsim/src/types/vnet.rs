@@ -11,7 +11,7 @@ use crate::config::SimConfig;
 use crate::error::ArmError;
 use crate::ipam;
 use crate::jpath;
-use crate::spec::{BASE, DeleteStyle, Hooks, Lock, Loc, NameRule, PutCx, PutStyle, Spec, secs};
+use crate::spec::{BASE, DeleteStyle, Hooks, Loc, Lock, NameRule, PutCx, PutStyle, Spec, secs};
 use crate::state::{Resource, State};
 
 pub(crate) const VNET_TYPE: &str = "Microsoft.Network/virtualNetworks";
@@ -94,10 +94,7 @@ const PEERING_READONLY: &[&str] = &[
 
 /// VNet address prefixes from a body.
 pub(crate) fn vnet_prefixes(body: &Value, owner: &str) -> Result<Vec<Ipv4Net>, ArmError> {
-    jpath::array(body, "properties.addressSpace.addressPrefixes")
-        .iter()
-        .map(|p| ipam::prefix(p.as_str().unwrap_or(""), owner))
-        .collect()
+    jpath::array(body, "properties.addressSpace.addressPrefixes").iter().map(|p| ipam::prefix(p.as_str().unwrap_or(""), owner)).collect()
 }
 
 /// A subnet's prefixes (`addressPrefix` or `addressPrefixes`).
@@ -123,15 +120,22 @@ pub(crate) fn subnet_net(subnet: &Resource) -> Option<Ipv4Net> {
 fn check_refs_exist(st: &State, props: &Value, owner: &str) -> Result<(), ArmError> {
     for field in ["routeTable", "networkSecurityGroup", "natGateway"] {
         if let Some(id) = props.get(field).and_then(|v| v.get("id")).and_then(Value::as_str)
-            && field != "natGateway" && st.get(&crate::armpath::key_of(id)).is_none() {
-                return Err(invalid_reference(id, owner));
-            }
+            && field != "natGateway"
+            && st.get(&crate::armpath::key_of(id)).is_none()
+        {
+            return Err(invalid_reference(id, owner));
+        }
     }
     Ok(())
 }
 
 pub(crate) fn invalid_reference(id: &str, owner: &str) -> ArmError {
-    ArmError::bad_request("InvalidResourceReference", format!("Resource {id} referenced by resource {owner} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."))
+    ArmError::bad_request(
+        "InvalidResourceReference",
+        format!(
+            "Resource {id} referenced by resource {owner} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region."
+        ),
+    )
 }
 
 /// Validates one subnet against its VNet and siblings; returns its prefixes.
@@ -157,13 +161,17 @@ fn check_subnet(
         if n.prefix_len() > 29 {
             return Err(ArmError::bad_request(
                 "NetcfgInvalidSubnet",
-                format!("Subnet '{name}' is not valid in virtual network '{vnet_name}'. The prefix {n} is smaller than the smallest allowed subnet (/29)."),
+                format!(
+                    "Subnet '{name}' is not valid in virtual network '{vnet_name}'. The prefix {n} is smaller than the smallest allowed subnet (/29)."
+                ),
             ));
         }
         if !vnet_nets.iter().any(|v| v.contains(n)) {
             return Err(ArmError::bad_request(
                 "NetcfgSubnetRangeOutsideVnet",
-                format!("Subnet '{name}' is not valid because its IP address range is outside the IP address range of virtual network '{vnet_name}'."),
+                format!(
+                    "Subnet '{name}' is not valid because its IP address range is outside the IP address range of virtual network '{vnet_name}'."
+                ),
             ));
         }
         for (other, onets) in siblings {
@@ -173,7 +181,9 @@ fn check_subnet(
             if onets.iter().any(|o| ipam::overlaps(o, n)) {
                 return Err(ArmError::bad_request(
                     "NetcfgSubnetRangesOverlap",
-                    format!("Subnet '{name}' is not valid in virtual network '{vnet_name}' because its IP address range overlaps with that of an existing subnet '{other}'."),
+                    format!(
+                        "Subnet '{name}' is not valid in virtual network '{vnet_name}' because its IP address range overlaps with that of an existing subnet '{other}'."
+                    ),
                 ));
             }
         }
@@ -187,9 +197,7 @@ fn check_subnet(
     }
     check_refs_exist(st, props, owner)?;
     for d in props.get("delegations").and_then(Value::as_array).into_iter().flatten() {
-        if d.get("name").and_then(Value::as_str).is_none()
-            || jpath::get_str(d, "properties.serviceName").is_none()
-        {
+        if d.get("name").and_then(Value::as_str).is_none() || jpath::get_str(d, "properties.serviceName").is_none() {
             return Err(ArmError::bad_request(
                 "InvalidRequestFormat",
                 format!("Delegation in subnet '{name}' needs a name and properties.serviceName."),
@@ -258,11 +266,8 @@ impl Hooks for VnetHooks {
         let vnet_name = cx.name.clone();
 
         // Subnets: the body is authoritative, and an absent list means "no subnets".
-        let desired: Vec<Value> = jpath::remove(&mut cx.body, "properties.subnets")
-            .into_iter()
-            .next()
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default();
+        let desired: Vec<Value> =
+            jpath::remove(&mut cx.body, "properties.subnets").into_iter().next().and_then(|v| v.as_array().cloned()).unwrap_or_default();
         let mut seen: Vec<(String, Vec<Ipv4Net>)> = Vec::new();
         let mut planned = Vec::new();
         for s in &desired {
@@ -277,7 +282,10 @@ impl Hooks for VnetHooks {
             let sid = format!("{}/subnets/{name}", cx.id);
             let nets = check_subnet(cx.st, &vnet_name, &nets, &name, &props, &seen, &sid)?;
             if seen.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
-                return Err(ArmError::bad_request("DuplicateResourceName", format!("Subnet name '{name}' appears more than once in {owner}.")));
+                return Err(ArmError::bad_request(
+                    "DuplicateResourceName",
+                    format!("Subnet name '{name}' appears more than once in {owner}."),
+                ));
             }
             seen.push((name.clone(), nets));
             subnet_defaults(&mut props);
@@ -294,14 +302,24 @@ impl Hooks for VnetHooks {
                     if !users.is_empty() && subnet_net(existing) != subnet_prefixes(props, &existing.id)?.into_iter().next() {
                         return Err(ArmError::bad_request(
                             "InUseSubnetCannotBeUpdated",
-                            format!("Subnet {} is in use by {} and its address prefix cannot be changed.", existing.name(), users.join(", ")),
+                            format!(
+                                "Subnet {} is in use by {} and its address prefix cannot be changed.",
+                                existing.name(),
+                                users.join(", ")
+                            ),
                         ));
                     }
                 }
             }
         }
         for (name, sid, props) in planned {
-            let id = cx.st.children(&cx.key, SUBNET_TYPE).into_iter().find(|s| s.name().eq_ignore_ascii_case(&name)).map(|s| s.id.clone()).unwrap_or(sid);
+            let id = cx
+                .st
+                .children(&cx.key, SUBNET_TYPE)
+                .into_iter()
+                .find(|s| s.name().eq_ignore_ascii_case(&name))
+                .map(|s| s.id.clone())
+                .unwrap_or(sid);
             cx.covers.push(crate::armpath::key_of(&id));
             cx.upsert(SUBNET_TYPE, id, json!({"properties": props}));
         }
@@ -468,7 +486,10 @@ fn plan_peering(
     };
     let remote_key = crate::armpath::key_of(&remote_id);
     if remote_key == local_key {
-        return Err(ArmError::bad_request("CannotPeerVirtualNetworkWithItself", format!("Peering {id} points at its own virtual network.")));
+        return Err(ArmError::bad_request(
+            "CannotPeerVirtualNetworkWithItself",
+            format!("Peering {id} points at its own virtual network."),
+        ));
     }
     let Some(remote) = cx.st.get(&remote_key).filter(|r| r.is(VNET_TYPE)) else {
         return Err(invalid_reference(&remote_id, id));
@@ -490,7 +511,10 @@ fn plan_peering(
     if jpath::get_bool(&body, "properties.useRemoteGateways") == Some(true) {
         return Err(ArmError::bad_request(
             "RemoteVnetHasNoGateways",
-            format!("Peering {id} cannot have UseRemoteGateways flag set to true because remote virtual network {} referenced by the peering does not have any gateways.", remote.id),
+            format!(
+                "Peering {id} cannot have UseRemoteGateways flag set to true because remote virtual network {} referenced by the peering does not have any gateways.",
+                remote.id
+            ),
         ));
     }
     let p = &mut body["properties"];

@@ -49,7 +49,12 @@ async fn resources_can_be_listed_inspected_drifted_and_deleted_out_of_band() {
 async fn journal_and_stats_record_every_arm_request() {
     let h = with_vnet().await;
     h.advance(5.0);
-    let op = crate::common::path_of(h.put(VNET, json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}})).await.header("azure-asyncoperation").expect("an update LRO"));
+    let op = crate::common::path_of(
+        h.put(VNET, json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}}))
+            .await
+            .header("azure-asyncoperation")
+            .expect("an update LRO"),
+    );
     let seq = h.admin("GET", "journal", None).await.body["last_seq"].as_u64().unwrap();
     let echoed = h.call_with("GET", VNET, None, &[("x-ms-client-request-id", "abc-123"), ("x-ms-correlation-request-id", "corr-9")]).await;
     assert_eq!(echoed.header("x-ms-client-request-id"), Some("abc-123"));
@@ -115,7 +120,8 @@ async fn write_only_secrets_are_kept_as_hashes_and_redacted_from_the_journal() {
         )
         .await;
     assert_eq!(r.status, 202);
-    let id = "subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-one";
+    let id =
+        "subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-one";
     let s = h.admin("GET", &format!("secrets/{id}"), None).await;
     let expected = {
         let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, pw.as_bytes());

@@ -98,10 +98,16 @@ async fn fail_operation_ends_the_next_lro_failed_like_azure() {
 async fn concurrent_federated_credential_writes_under_one_identity_conflict() {
     let h = H::with(|c| c.time_scale = 0.05).await;
     h.rg("rg").await;
-    h.put("{sub}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-a?api-version=2024-11-30", json!({"location": "westeurope"})).await;
+    h.put(
+        "{sub}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-a?api-version=2024-11-30",
+        json!({"location": "westeurope"}),
+    )
+    .await;
     let fic = |n: &str| {
         (
-            format!("{{sub}}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-a/federatedIdentityCredentials/{n}?api-version=2024-11-30"),
+            format!(
+                "{{sub}}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-a/federatedIdentityCredentials/{n}?api-version=2024-11-30"
+            ),
             json!({"properties": {"issuer": "https://issuer.example/", "subject": format!("system:serviceaccount:ns:{n}"), "audiences": ["api://AzureADTokenExchange"]}}),
         )
     };

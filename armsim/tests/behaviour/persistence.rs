@@ -9,10 +9,15 @@ async fn state_survives_a_restart_including_running_operations_and_deleted_vault
     let vn = "{sub}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vn?api-version=2025-09-01";
     h.put(vn, json!({"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}})).await;
     let kv = "{sub}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-persist?api-version=2026-02-01";
-    h.put(kv, json!({"location": "westeurope", "properties": {"tenantId": armsim::DEFAULT_TENANT, "sku": {"family": "A", "name": "standard"}}})).await;
+    h.put(
+        kv,
+        json!({"location": "westeurope", "properties": {"tenantId": armsim::DEFAULT_TENANT, "sku": {"family": "A", "name": "standard"}}}),
+    )
+    .await;
     h.advance(30.0);
     assert_eq!(h.delete(kv).await.status, 200);
-    h.put(vn, json!({"location": "westeurope", "tags": {"v": "2"}, "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}})).await;
+    h.put(vn, json!({"location": "westeurope", "tags": {"v": "2"}, "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}}))
+        .await;
     let before = h.get(vn).await.body;
     assert_eq!(before["properties"]["provisioningState"], "Updating");
     h.sim.flush().unwrap();
@@ -27,7 +32,10 @@ async fn state_survives_a_restart_including_running_operations_and_deleted_vault
     let sim2 = armsim::Sim::new(cfg).unwrap();
     let h2 = H { app: armsim::app(sim2.clone()), sim: sim2, token: h.token.clone(), dir: tempfile::tempdir().unwrap() };
     assert_eq!(h2.get(vn).await.body, before, "same body, same pending state, same token key");
-    assert_eq!(h2.get("{sub}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/kv-persist?api-version=2026-02-01").await.status, 200);
+    assert_eq!(
+        h2.get("{sub}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/kv-persist?api-version=2026-02-01").await.status,
+        200
+    );
     h2.advance(5.0);
     assert_eq!(h2.get(vn).await.body["properties"]["provisioningState"], "Succeeded");
 }

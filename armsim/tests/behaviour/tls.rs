@@ -55,7 +55,12 @@ async fn serve_over_tls_with_token_reset_fault_and_restart() {
     assert!(r.headers().contains_key("date"));
 
     // A reset fault drops the TCP connection without an HTTP response.
-    let added = c.post(format!("{}/_sim/faults", run.endpoint())).json(&json!({"method": "GET", "kind": "reset", "count": 1})).send().await.unwrap();
+    let added = c
+        .post(format!("{}/_sim/faults", run.endpoint()))
+        .json(&json!({"method": "GET", "kind": "reset", "count": 1}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(added.status(), 200);
     let err = c.get(&rg).bearer_auth(&tok).send().await.expect_err("the connection is reset");
     assert!(!err.is_status() && !err.is_timeout(), "a transport error, not an HTTP answer: {err:?}");

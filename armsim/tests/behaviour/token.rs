@@ -41,7 +41,14 @@ async fn client_secret_flow_issues_a_bearer_token_like_entra() {
     assert_eq!(c["oid"], armsim::Sim::principal_object_id(armsim::DEMO_CLIENT_ID));
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 3600);
     // The token works on ARM.
-    let ok = h.call_with("GET", "{sub}/resourcegroups?api-version=2025-04-01", None, &[("authorization", &format!("Bearer {}", r.body["access_token"].as_str().unwrap()))]).await;
+    let ok = h
+        .call_with(
+            "GET",
+            "{sub}/resourcegroups?api-version=2025-04-01",
+            None,
+            &[("authorization", &format!("Bearer {}", r.body["access_token"].as_str().unwrap()))],
+        )
+        .await;
     assert_eq!(ok.status, 200);
 }
 
@@ -61,12 +68,19 @@ async fn token_errors_have_the_entra_shape() {
     assert_eq!(unknown.status, 400);
     assert_eq!(unknown.body["error"], "unauthorized_client");
     assert_eq!(unknown.body["error_codes"], json!([700016]));
-    let tenant = h.form("/99999999-0000-4000-8000-000000000000/oauth2/v2.0/token", &form_secret(armsim::DEMO_CLIENT_ID, armsim::DEMO_CLIENT_SECRET, SCOPE)).await;
+    let tenant = h
+        .form(
+            "/99999999-0000-4000-8000-000000000000/oauth2/v2.0/token",
+            &form_secret(armsim::DEMO_CLIENT_ID, armsim::DEMO_CLIENT_SECRET, SCOPE),
+        )
+        .await;
     assert_eq!(tenant.status, 400);
     assert_eq!(tenant.body["error_codes"], json!([90002]));
     let scope = h.form(&url, &form_secret(armsim::DEMO_CLIENT_ID, armsim::DEMO_CLIENT_SECRET, "https%3A%2F%2Fmanagement.azure.com")).await;
     assert_eq!(scope.body["error"], "invalid_scope");
-    let graph = h.form(&url, &form_secret(armsim::DEMO_CLIENT_ID, armsim::DEMO_CLIENT_SECRET, "https%3A%2F%2Fgraph.microsoft.com%2F.default")).await;
+    let graph = h
+        .form(&url, &form_secret(armsim::DEMO_CLIENT_ID, armsim::DEMO_CLIENT_SECRET, "https%3A%2F%2Fgraph.microsoft.com%2F.default"))
+        .await;
     assert_eq!(graph.body["error"], "invalid_resource");
     let grant = h.form(&url, "grant_type=password&client_id=x&scope=y").await;
     assert_eq!(grant.body["error"], "unsupported_grant_type");
@@ -91,11 +105,21 @@ async fn client_assertions_are_checked_and_counted_fresh_per_token() {
             armsim::DEMO_CLIENT_ID
         )
     };
-    let a1 = assertion("api://AzureADTokenExchange", now + 300, "repo:trench-lab/trench:environment:dev", "https://token.actions.githubusercontent.com");
+    let a1 = assertion(
+        "api://AzureADTokenExchange",
+        now + 300,
+        "repo:trench-lab/trench:environment:dev",
+        "https://token.actions.githubusercontent.com",
+    );
     let r = h.form(&url, &form(&a1)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     h.advance(60.0);
-    let a2 = assertion("api://AzureADTokenExchange", now + 360, "repo:trench-lab/trench:environment:dev", "https://token.actions.githubusercontent.com");
+    let a2 = assertion(
+        "api://AzureADTokenExchange",
+        now + 360,
+        "repo:trench-lab/trench:environment:dev",
+        "https://token.actions.githubusercontent.com",
+    );
     assert_eq!(h.form(&url, &form(&a2)).await.status, 200);
     assert_eq!(h.form(&url, &form(&a2)).await.status, 200);
     let stats = h.admin("GET", "stats", None).await;
@@ -115,7 +139,12 @@ async fn client_assertions_are_checked_and_counted_fresh_per_token() {
 async fn workload_identity_assertions_match_federated_credentials() {
     let h = H::with(|c| c.time_scale = 0.0).await;
     h.rg("rg").await;
-    let uai = h.put("{sub}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-app?api-version=2024-11-30", json!({"location": "westeurope"})).await;
+    let uai = h
+        .put(
+            "{sub}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-app?api-version=2024-11-30",
+            json!({"location": "westeurope"}),
+        )
+        .await;
     let client_id = uai.at("properties.clientId").as_str().unwrap().to_string();
     let principal = uai.at("properties.principalId").as_str().unwrap().to_string();
     let fic = h
@@ -127,13 +156,35 @@ async fn workload_identity_assertions_match_federated_credentials() {
     assert_eq!(fic.status, 201, "{}", fic.body);
     let url = format!("/{TENANT}/oauth2/v2.0/token");
     let form = |a: &str| {
-        format!("grant_type=client_credentials&client_id={client_id}&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={a}&scope={SCOPE}")
+        format!(
+            "grant_type=client_credentials&client_id={client_id}&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={a}&scope={SCOPE}"
+        )
     };
     let now = 1_767_225_600;
-    let good = h.form(&url, &form(&assertion("api://AzureADTokenExchange", now + 600, "system:serviceaccount:apps:app", "https://westeurope.oic.prod-aks.azure.com/t/x/"))).await;
+    let good = h
+        .form(
+            &url,
+            &form(&assertion(
+                "api://AzureADTokenExchange",
+                now + 600,
+                "system:serviceaccount:apps:app",
+                "https://westeurope.oic.prod-aks.azure.com/t/x/",
+            )),
+        )
+        .await;
     assert_eq!(good.status, 200, "{}", good.body);
     assert_eq!(claims(good.body["access_token"].as_str().unwrap())["oid"], principal);
-    let other = h.form(&url, &form(&assertion("api://AzureADTokenExchange", now + 600, "system:serviceaccount:apps:intruder", "https://westeurope.oic.prod-aks.azure.com/t/x/"))).await;
+    let other = h
+        .form(
+            &url,
+            &form(&assertion(
+                "api://AzureADTokenExchange",
+                now + 600,
+                "system:serviceaccount:apps:intruder",
+                "https://westeurope.oic.prod-aks.azure.com/t/x/",
+            )),
+        )
+        .await;
     assert_eq!(other.status, 400);
     assert_eq!(other.body["error_codes"], json!([70021]));
 }
@@ -141,11 +192,17 @@ async fn workload_identity_assertions_match_federated_credentials() {
 #[tokio::test]
 async fn discovery_documents_point_at_the_simulator() {
     let h = H::new().await;
-    let req = http::Request::get(format!("/{TENANT}/v2.0/.well-known/openid-configuration")).header("host", "armsim.test").body(axum::body::Body::empty()).unwrap();
+    let req = http::Request::get(format!("/{TENANT}/v2.0/.well-known/openid-configuration"))
+        .header("host", "armsim.test")
+        .body(axum::body::Body::empty())
+        .unwrap();
     let r = h.raw(req).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["token_endpoint"], format!("https://armsim.test/{TENANT}/oauth2/v2.0/token"));
-    let req = http::Request::get("/common/discovery/instance?api-version=1.1").header("host", "armsim.test").body(axum::body::Body::empty()).unwrap();
+    let req = http::Request::get("/common/discovery/instance?api-version=1.1")
+        .header("host", "armsim.test")
+        .body(axum::body::Body::empty())
+        .unwrap();
     let r = h.raw(req).await;
     assert_eq!(r.body["tenant_discovery_endpoint"], format!("https://armsim.test/{TENANT}/v2.0/.well-known/openid-configuration"));
 }

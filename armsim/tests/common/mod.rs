@@ -87,13 +87,13 @@ impl H {
     pub async fn raw(&self, req: Request<Body>) -> Resp {
         let resp = self.app.clone().oneshot(req).await.expect("infallible");
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
+        let headers = resp.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
         let raw = axum::body::to_bytes(resp.into_body(), 64 << 20).await.expect("body");
-        let body = if raw.is_empty() { Value::Null } else { serde_json::from_slice(&raw).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into())) };
+        let body = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into()))
+        };
         Resp { status, headers, body, raw }
     }
 
@@ -159,7 +159,8 @@ impl H {
 
     /// Puts a resource group in West Europe.
     pub async fn rg(&self, name: &str) {
-        let r = self.put(&format!("{{sub}}/resourceGroups/{name}?api-version=2025-04-01"), serde_json::json!({"location": "westeurope"})).await;
+        let r =
+            self.put(&format!("{{sub}}/resourceGroups/{name}?api-version=2025-04-01"), serde_json::json!({"location": "westeurope"})).await;
         assert!(r.status == 201 || r.status == 200, "rg {name}: {} {}", r.status, r.body);
     }
 
