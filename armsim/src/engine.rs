@@ -540,6 +540,7 @@ fn put_locked(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str,
     }
     let key = p.key();
     let existing = st.get(&key).filter(|r| r.is(spec.type_name));
+    check_preconditions(&st, cfg, req, existing)?;
     if patch && existing.is_none() {
         return Err(resource_not_found(p, spec));
     }
@@ -686,6 +687,35 @@ fn put_locked(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str,
     Ok(reply)
 }
 
+/// `If-Match` / `If-None-Match` against the etag GET shows (optimistic concurrency).
+fn check_preconditions(st: &State, cfg: &SimConfig, req: &Req, existing: Option<&Resource>) -> Result<(), ArmError> {
+    let header = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    let current = existing.and_then(|r| render(st, cfg, r).get("etag").and_then(Value::as_str).map(str::to_string));
+    let failed = |msg: String| Err(ArmError::new(412, "PreconditionFailed", msg));
+    if let Some(want) = header("if-none-match") {
+        if want == "*" && existing.is_some() {
+            return failed("The resource already exists and If-None-Match: * was given.".into());
+        }
+        if current.as_deref() == Some(want) {
+            return failed(format!("The resource's etag is {want}, which If-None-Match excludes."));
+        }
+    }
+    if let Some(want) = header("if-match") {
+        let ok = match (&current, want) {
+            (Some(_), "*") => true,
+            (Some(c), w) => c == w,
+            (None, _) => false,
+        };
+        if !ok {
+            return failed(format!(
+                "The etag in If-Match ({want}) does not match the resource's current etag ({}).",
+                current.as_deref().unwrap_or("none: the resource does not exist")
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn normalise_location(spec: &Spec, body: &mut Value, existing: Option<&Resource>, id: &str) -> Result<(), ArmError> {
     match spec.loc {
         Loc::None => {
@@ -812,6 +842,7 @@ fn delete(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str) -> 
     if let Some(op) = st.running_on(&lk).or_else(|| st.running_on(&key)) {
         return Err(conflict(spec, op, &req.base, &id));
     }
+    check_preconditions(&st, cfg, req, Some(res))?;
     spec.hooks.check_delete(&st, res)?;
     if req.query.get("force").is_some_and(|v| v.eq_ignore_ascii_case("true"))
         && let Some(r) = st.get_mut(&key)

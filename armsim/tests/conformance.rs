@@ -218,7 +218,8 @@ async fn run_case(path: &std::path::Path) -> Vec<Step> {
         let body_text = subst(r.body.trim(), &last, &saved);
         // Bodies are sent as written, so malformed JSON can be tested too.
         let body = (!body_text.is_empty()).then_some(body_text.as_str());
-        let headers: Vec<(&str, &str)> = r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let header_values: Vec<(String, String)> = r.headers.iter().map(|(k, v)| (k.clone(), subst(v, &last, &saved))).collect();
+        let headers: Vec<(&str, &str)> = header_values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let resp = h.call_text(&r.method, &path, body, &headers).await;
         if let Some(want) = r.expect {
             assert_eq!(resp.status, want, "{name}:{}: {} answered {} {}", r.lineno, r.line, resp.status, resp.body);
