@@ -31,6 +31,7 @@ mod state;
 mod throttle;
 mod tls;
 mod types;
+mod writes;
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -480,7 +480,7 @@ fn journal(sim: &Sim, req: &Req, type_label: &str, reply: &Reply, status: u16, s
         None
     } else {
         // A copy: the request's bytes may share hyper's whole read buffer.
-        Some(crate::engine::redact_for_journal(type_label, &Bytes::copy_from_slice(&req.body)))
+        Some(crate::writes::redact_for_journal(type_label, &Bytes::copy_from_slice(&req.body)))
     };
     let entry = Entry {
         seq: 0,
