@@ -1,3 +1,4 @@
 //! Data sources, one file each.
 
 pub mod conventions;
+pub mod hub;

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, decode, diagnostics, encode};
 use super::proto::{self, provider_server};
-use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, Provider, Schema, StateResult, plan};
+use crate::framework::{ApplyRequest, AttrPath, Block, Diagnostics, PathStep, PlanRequest, Provider, Schema, StateResult, plan};
 use crate::value::{Type, Value, decode_json};
 
 /// A schema with its implied type, computed once.
@@ -70,6 +70,52 @@ impl ProviderService {
     }
 }
 
+/// Terraform locates a diagnostic's path in the configuration through
+/// nested blocks to an attribute, plus one index into it; a step into a
+/// nested attribute's object falls back to the whole resource block. So the
+/// path is trimmed to what Terraform can point at, and the full path goes
+/// into the detail.
+fn locatable(mut d: Diagnostics, block: &Block) -> Diagnostics {
+    for diag in &mut d.0 {
+        let Some(path) = &diag.path else { continue };
+        let mut keep = Vec::new();
+        let mut cur = block;
+        let mut steps = path.0.iter().peekable();
+        while let Some(step) = steps.next() {
+            match step {
+                PathStep::Attr(name) => {
+                    if let Some(nb) = cur.blocks.iter().find(|b| &b.name == name) {
+                        keep.push(step.clone());
+                        // A repeated block's index selects the block.
+                        if let Some(idx @ (PathStep::Index(_) | PathStep::Key(_))) = steps.peek() {
+                            keep.push((*idx).clone());
+                            steps.next();
+                        }
+                        cur = &nb.block;
+                        continue;
+                    }
+                    keep.push(step.clone());
+                    if let Some(idx @ (PathStep::Index(_) | PathStep::Key(_))) = steps.peek() {
+                        keep.push((*idx).clone());
+                    }
+                    break;
+                }
+                _ => break,
+            }
+        }
+        if keep.len() < path.0.len() {
+            diag.detail = format!("{path}: {}", diag.detail);
+            diag.path = Some(AttrPath(keep));
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+pub(super) fn locatable_for_test(d: Diagnostics, block: &Block) -> Diagnostics {
+    locatable(d, block)
+}
+
 fn capabilities() -> proto::ServerCapabilities {
     // The schema is static per binary, so Terraform may cache it.
     proto::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: true, move_resource_state: false }
@@ -112,7 +158,7 @@ impl provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let d = match (self.provider.resource(&req.type_name), self.resources.get(&req.type_name)) {
             (Some(r), Some(t)) => match decode(req.config.as_ref(), &t.ty, "configuration") {
-                Ok(v) => r.validate(&v),
+                Ok(v) => locatable(r.validate(&v), &t.schema.block),
                 Err(d) => d,
             },
             _ => unknown_type("resource", &req.type_name),
@@ -127,7 +173,7 @@ impl provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let d = match (self.provider.data_source(&req.type_name), self.data_sources.get(&req.type_name)) {
             (Some(ds), Some(t)) => match decode(req.config.as_ref(), &t.ty, "configuration") {
-                Ok(v) => ds.validate(&v),
+                Ok(v) => locatable(ds.validate(&v), &t.schema.block),
                 Err(d) => d,
             },
             _ => unknown_type("data source", &req.type_name),
@@ -269,7 +315,7 @@ impl provider_server::Provider for ProviderService {
             Ok(dv) => (Some(dv), Diagnostics::new()),
             Err(d) => (None, d),
         };
-        d.extend(planned.diagnostics);
+        d.extend(locatable(planned.diagnostics, &t.schema.block));
         Ok(Response::new(proto::plan_resource_change::Response {
             planned_state: if d.has_errors() { None } else { dv },
             requires_replace: planned.requires_replace.iter().map(convert::path).collect(),
@@ -307,7 +353,8 @@ impl provider_server::Provider for ProviderService {
             Ok(x) => x,
             Err(d) => return fail(d),
         };
-        let result = r.apply(&self.provider.ctx(), ApplyRequest { prior, planned, config, planned_private: req.planned_private }).await;
+        let mut result = r.apply(&self.provider.ctx(), ApplyRequest { prior, planned, config, planned_private: req.planned_private }).await;
+        result.diagnostics = locatable(result.diagnostics, &t.schema.block);
         let (dv, private, d) = self.state_out(t, result, "state");
         Ok(Response::new(proto::apply_resource_change::Response {
             new_state: dv,

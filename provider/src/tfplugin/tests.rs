@@ -223,7 +223,7 @@ async fn schema_is_valid_for_terraform_and_offers_everything() {
         d.schema().block.internal_validate(d.type_name()).unwrap();
     }
     let meta = h.client.get_metadata(proto::get_metadata::Request {}).await.unwrap().into_inner();
-    assert_eq!(meta.data_sources.len(), 1);
+    assert_eq!(meta.data_sources.len(), 2);
     assert_eq!(meta.functions.len(), 2);
     let f = h.client.get_functions(proto::get_functions::Request {}).await.unwrap().into_inner();
     assert_eq!(f.functions.len(), 2);
@@ -578,4 +578,35 @@ async fn shutdown_is_answered_then_signalled() {
     let mut h = harness().await;
     h.controller.shutdown(super::goplugin::Empty {}).await.unwrap();
     assert_eq!(tokio::time::timeout(Duration::from_secs(1), h.shutdown.recv()).await.unwrap(), Some(()));
+}
+
+#[test]
+fn paths_into_nested_attributes_are_trimmed_to_what_terraform_can_locate() {
+    use crate::framework::{AttrPath, Diagnostics, Mode};
+    let block = Block::new("b")
+        .attr(
+            Attribute::nested(
+                "rules",
+                Nesting::List,
+                Mode::Optional,
+                vec![Attribute::required("ports", Type::list(Type::String)).describe("p")],
+            )
+            .describe("r"),
+        )
+        .attr(Attribute::optional("name", Type::String).describe("n"))
+        .block("timeouts", Nesting::Single, Block::new("t").attr(Attribute::optional("create", Type::String).describe("c")));
+    let mut d = Diagnostics::new();
+    d.add_attr_error(AttrPath::root("rules").index(0).attr("ports").index(1), "Invalid port", "bad");
+    d.add_attr_error(AttrPath::root("timeouts").attr("create"), "Invalid timeout", "bad");
+    d.add_attr_error(AttrPath::root("name"), "Invalid name", "bad");
+    let out = super::service::locatable_for_test(d, &block);
+    let got: Vec<(String, String)> = out.iter().map(|x| (x.path.as_ref().unwrap().to_string(), x.detail.clone())).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("rules[0]".to_owned(), "rules[0].ports[1]: bad".to_owned()),
+            ("timeouts.create".to_owned(), "bad".to_owned()),
+            ("name".to_owned(), "bad".to_owned()),
+        ]
+    );
 }
