@@ -71,12 +71,11 @@ impl DataSource for HubLookup {
 
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
-        if let Ok(c) = from_value::<Config>(config) {
-            if let Val::Known(e) = &c.environment
-                && let Err(m) = conventions::check_environment(e)
-            {
-                d.add_attr_error(AttrPath::root("environment"), "Invalid environment", m);
-            }
+        if let Ok(c) = from_value::<Config>(config)
+            && let Val::Known(e) = &c.environment
+            && let Err(m) = conventions::check_environment(e)
+        {
+            d.add_attr_error(AttrPath::root("environment"), "Invalid environment", m);
         }
         d
     }
