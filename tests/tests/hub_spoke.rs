@@ -221,7 +221,7 @@ const BAD: &[Bad] = &[
 fn bad_config(b: &Bad) -> String {
     let set = |base: String, attr_line: &str| -> String {
         // Replace an attribute the base sets, or add the line.
-        let key = attr_line.split(|c: char| c == ' ' || c == '=' || c == '{').next().unwrap_or("");
+        let key = attr_line.split([' ', '=', '{']).next().unwrap_or("");
         let mut lines: Vec<String> = base.lines().map(str::to_owned).collect();
         if let Some(pos) = lines.iter().position(|l| l.trim_start().starts_with(&format!("{key} ")) && l.contains('=')) {
             // Single-line attributes only (the ones these cases override).
