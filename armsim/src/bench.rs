@@ -63,7 +63,8 @@ async fn send(
     token: Option<&str>,
     body: Option<String>,
 ) -> Result<(u16, Bytes), String> {
-    s.ready().await.map_err(|e| e.to_string())?;
+    let what = format!("{method} {path}");
+    s.ready().await.map_err(|e| format!("{what}: connection not ready: {e:?}"))?;
     let mut b = Request::builder().method(method).uri(path).header("host", host);
     if let Some(t) = token {
         b = b.header("authorization", format!("Bearer {t}"));
@@ -73,9 +74,10 @@ async fn send(
         None => b.body(Body::empty()),
     }
     .map_err(|e| e.to_string())?;
-    let resp = s.send_request(req).await.map_err(|e| e.to_string())?;
+    let resp = s.send_request(req).await.map_err(|e| format!("{what}: {e:?}"))?;
     let status = resp.status().as_u16();
-    let bytes = axum::body::to_bytes(Body::new(resp.into_body()), 16 << 20).await.map_err(|e| e.to_string())?;
+    let bytes =
+        axum::body::to_bytes(Body::new(resp.into_body()), 16 << 20).await.map_err(|e| format!("{what}: reading the body: {e:?}"))?;
     Ok((status, bytes))
 }
 
@@ -201,13 +203,15 @@ pub async fn run(opts: BenchOptions) -> Result<Value, String> {
 
 async fn measure(child: &mut std::process::Child, dir: &std::path::Path, opts: &BenchOptions) -> Result<Value, String> {
     let stdout = child.stdout.take().ok_or("no stdout")?;
-    let first = tokio::task::spawn_blocking(move || {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // Read the first line, then keep draining so the server never writes into a closed pipe.
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
+        let _ = tx.send(reader.read_line(&mut line).map(|_| line));
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let first = rx.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
     let endpoint =
         first.trim().strip_prefix("trench-armsim listening on ").ok_or_else(|| format!("unexpected first line {first:?}"))?.to_string();
     let addr = endpoint.trim_start_matches("https://").to_string();

@@ -161,19 +161,27 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let running = armsim::serve(config).await.map_err(|e| e.to_string())?;
-    println!("trench-armsim listening on {}", running.endpoint());
-    println!("  tenant:        {}", running.tenant_id());
-    println!("  subscription:  {}", running.subscription_id());
+    // Write errors are ignored: a supervisor may read the first line and close the pipe, and that
+    // must not take the simulator down (println! would panic on EPIPE).
+    let mut out = std::io::stdout().lock();
+    let mut say = |line: String| {
+        use std::io::Write;
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    say(format!("trench-armsim listening on {}", running.endpoint()));
+    say(format!("  tenant:        {}", running.tenant_id()));
+    say(format!("  subscription:  {}", running.subscription_id()));
     if demo {
-        println!("  demo principal (no --principal given): client id {} secret {}", running.client_id(), running.client_secret());
+        say(format!("  demo principal (no --principal given): client id {} secret {}", running.client_id(), running.client_secret()));
     } else {
-        println!("  principal:     {}", running.client_id());
+        say(format!("  principal:     {}", running.client_id()));
     }
-    println!("  CA:            {}", running.ca_file().display());
-    println!("  state:         {}", running.sim().state_dir().join("armsim.json").display());
-    println!("  admin API:     {}/_sim/health", running.endpoint());
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
+    say(format!("  CA:            {}", running.ca_file().display()));
+    say(format!("  state:         {}", running.sim().state_dir().join("armsim.json").display()));
+    say(format!("  admin API:     {}/_sim/health", running.endpoint()));
+    drop(say);
+    drop(out);
 
     tokio::select! {
         _ = int.recv() => {}
