@@ -180,7 +180,6 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     say(format!("  CA:            {}", running.ca_file().display()));
     say(format!("  state:         {}", running.sim().state_dir().join("armsim.json").display()));
     say(format!("  admin API:     {}/_sim/health", running.endpoint()));
-    drop(say);
     drop(out);
 
     tokio::select! {
