@@ -9,7 +9,7 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
 MIRROR   := $(HOME)/.terraform.d/plugins/registry.terraform.io/trench-lab/trench/$(VERSION)/$(OS)_$(ARCH)
 CARGO    ?= cargo
 
-.PHONY: help build install test lint bench fmt
+.PHONY: help build install test lint bench fmt sim
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ lint: ## formatting and clippy, warnings are errors
 
 fmt: ## format the code
 	$(CARGO) fmt --all
+
+sim: ## run the ARM simulator on https://127.0.0.1:8443 (state in .trench/sim; TIME_SCALE defaults to 0.01)
+	$(CARGO) run --release -p trench-armsim -- serve --listen 127.0.0.1:8443 --state-dir .trench/sim --time-scale $(or $(TIME_SCALE),0.01)
 
 bench: ## measure every figure (release build) into bench/results.json
 	$(CARGO) build --release --workspace --bins

@@ -6,6 +6,7 @@
 mod arm;
 mod provider;
 mod report;
+mod sim;
 
 use clap::Parser;
 
@@ -25,6 +26,7 @@ fn main() {
     let mut results = Vec::new();
     results.extend(provider::run(args.runs));
     results.extend(arm::run());
+    results.extend(sim::run());
     report::print(&results);
     report::write(&args.out, &results);
     let failed = results.iter().filter(|r| r.pass == Some(false)).count();
