@@ -21,6 +21,7 @@ pub fn provider() -> Provider {
     Provider::new()
         .with_resource(resources::hub::Hub)
         .with_resource(resources::spoke::Spoke)
+        .with_resource(resources::aks::PrivateAks)
         .with_data_source(data_sources::conventions::Conventions)
         .with_data_source(data_sources::hub::HubLookup)
         .with_function(functions::Name)

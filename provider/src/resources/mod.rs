@@ -2,9 +2,11 @@
 
 #![allow(clippy::result_large_err)] // ArmError, see arm/mod.rs
 
+pub mod aks;
 pub mod cidr;
 pub mod common;
 pub mod hub;
 pub mod network;
 pub mod reconcile;
+pub mod roles;
 pub mod spoke;
