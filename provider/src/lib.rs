@@ -4,7 +4,7 @@
 
 pub mod arm;
 pub mod config;
-pub mod conventions;
+pub use trench_conventions as conventions;
 pub mod data_sources;
 pub mod framework;
 pub mod functions;

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! trench's naming and tagging conventions (DESIGN.md section 1) and Azure's
 //! naming rules per resource type. Pure functions: no Azure calls.
 //!
