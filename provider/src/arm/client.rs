@@ -540,9 +540,28 @@ impl ArmClient {
     /// api-version (for listings such as a resource group's resources);
     /// follows `nextLink` and returns every item of `value`.
     pub async fn list(&self, op: &Op, what: &str, path: &str, api_version: &str) -> Result<Option<Vec<Json>>, ArmError> {
+        self.list_with_query(op, what, path, api_version, &[]).await
+    }
+
+    /// [`ArmClient::list`] with extra query parameters, such as the
+    /// `$filter=principalId eq '…'` ARM applies to role assignment listings.
+    pub async fn list_with_query(
+        &self,
+        op: &Op,
+        what: &str,
+        path: &str,
+        api_version: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Option<Vec<Json>>, ArmError> {
         let mut url = self.endpoint.clone();
         url.set_path(&format!("{}{}", self.endpoint.path().trim_end_matches('/'), path));
-        url.query_pairs_mut().append_pair("api-version", api_version);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("api-version", api_version);
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
         let mut items = Vec::new();
         let mut next = Some(url);
         while let Some(u) = next.take() {

@@ -274,6 +274,20 @@ impl PartialEq for ResourceId {
 
 impl Eq for ResourceId {}
 
+/// Ordered like their lower-cased ARM paths, consistent with equality, so
+/// ids can key sorted sets.
+impl Ord for ResourceId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.to_string().to_ascii_lowercase().cmp(&other.to_string().to_ascii_lowercase())
+    }
+}
+
+impl PartialOrd for ResourceId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl Hash for ResourceId {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.to_string().to_ascii_lowercase().hash(state);

@@ -6,6 +6,7 @@ pub mod aks;
 pub mod cidr;
 pub mod common;
 pub mod hub;
+pub mod identity;
 pub mod network;
 pub mod reconcile;
 pub mod roles;

@@ -37,6 +37,12 @@ pub fn role_guid(role: &str) -> Option<String> {
     BUILT_IN.iter().find(|(n, _)| n.eq_ignore_ascii_case(role)).map(|(_, g)| (*g).to_owned())
 }
 
+/// The built-in role name for a role definition GUID (case-insensitive), so
+/// an imported assignment reads back the way operators write it.
+pub fn role_name(guid: &str) -> Option<&'static str> {
+    BUILT_IN.iter().find(|(_, g)| g.eq_ignore_ascii_case(guid)).map(|(n, _)| *n)
+}
+
 /// The full role definition id in a subscription.
 pub fn role_definition_id(subscription: &str, role: &str) -> Option<String> {
     role_guid(role).map(|g| format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{g}"))
@@ -58,6 +64,8 @@ mod tests {
         assert_eq!(role_guid("acrpull").as_deref(), Some("7f951dda-4ed3-4680-a7ca-43fe172d538d"));
         assert_eq!(role_guid("4633458B-17DE-408A-B874-0445C86B69E6").as_deref(), Some("4633458b-17de-408a-b874-0445c86b69e6"));
         assert_eq!(role_guid("Chief"), None);
+        assert_eq!(role_name("4633458B-17DE-408A-B874-0445C86B69E6"), Some("Key Vault Secrets User"));
+        assert_eq!(role_name("00000000-0000-0000-0000-000000000000"), None);
         let a = assignment_name("/subscriptions/X/resourceGroups/RG", "p", "g");
         assert_eq!(a, assignment_name("/subscriptions/x/resourcegroups/rg", "P", "G"));
         assert_ne!(a, assignment_name("/subscriptions/x/resourcegroups/rg", "q", "g"));

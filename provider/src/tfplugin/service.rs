@@ -95,7 +95,12 @@ fn locatable(mut d: Diagnostics, block: &Block) -> Diagnostics {
                         continue;
                     }
                     keep.push(step.clone());
-                    if let Some(idx @ (PathStep::Index(_) | PathStep::Key(_))) = steps.peek() {
+                    // Terraform maps an index onto the configuration's
+                    // literal, whose order a set does not keep.
+                    let is_set = cur.attributes.iter().any(|a| &a.name == name && matches!(a.value_type(), Type::Set(_)));
+                    if let Some(idx @ (PathStep::Index(_) | PathStep::Key(_))) = steps.peek()
+                        && !is_set
+                    {
                         keep.push((*idx).clone());
                     }
                     break;

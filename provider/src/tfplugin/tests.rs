@@ -593,10 +593,16 @@ fn paths_into_nested_attributes_are_trimmed_to_what_terraform_can_locate() {
             )
             .describe("r"),
         )
+        .attr(
+            Attribute::nested("members", Nesting::Set, Mode::Optional, vec![Attribute::required("id", Type::String).describe("i")])
+                .describe("m"),
+        )
         .attr(Attribute::optional("name", Type::String).describe("n"))
         .block("timeouts", Nesting::Single, Block::new("t").attr(Attribute::optional("create", Type::String).describe("c")));
     let mut d = Diagnostics::new();
     d.add_attr_error(AttrPath::root("rules").index(0).attr("ports").index(1), "Invalid port", "bad");
+    // Terraform would map a set index onto the literal's order, which a set does not keep.
+    d.add_attr_error(AttrPath::root("members").index(1).attr("id"), "Invalid member", "bad");
     d.add_attr_error(AttrPath::root("timeouts").attr("create"), "Invalid timeout", "bad");
     d.add_attr_error(AttrPath::root("name"), "Invalid name", "bad");
     let out = super::service::locatable_for_test(d, &block);
@@ -605,6 +611,7 @@ fn paths_into_nested_attributes_are_trimmed_to_what_terraform_can_locate() {
         got,
         vec![
             ("rules[0]".to_owned(), "rules[0].ports[1]: bad".to_owned()),
+            ("members".to_owned(), "members[1].id: bad".to_owned()),
             ("timeouts.create".to_owned(), "bad".to_owned()),
             ("name".to_owned(), "bad".to_owned()),
         ]
