@@ -23,6 +23,7 @@ pub fn provider() -> Provider {
         .with_resource(resources::spoke::Spoke)
         .with_resource(resources::aks::PrivateAks)
         .with_resource(resources::identity::WorkloadIdentity)
+        .with_resource(resources::paas::PaasBundle)
         .with_data_source(data_sources::conventions::Conventions)
         .with_data_source(data_sources::hub::HubLookup)
         .with_function(functions::Name)

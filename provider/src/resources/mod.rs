@@ -8,6 +8,7 @@ pub mod common;
 pub mod hub;
 pub mod identity;
 pub mod network;
+pub mod paas;
 pub mod reconcile;
 pub mod roles;
 pub mod spoke;
