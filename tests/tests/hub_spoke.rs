@@ -325,3 +325,24 @@ output "peering" { value = trench_spoke.data.peering_state }
     core.tf(&["destroy", "-auto-approve", "-input=false"]).ok();
     assert!(sim.resources().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_resource_group_that_already_exists_is_not_taken_over() {
+    let sim = Sim::start(&[]);
+    // Someone else's group with the spoke's conventional name.
+    let token = sim.token().await;
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(sim.ca_file()).unwrap()).unwrap();
+    let http = reqwest::Client::builder().tls_certs_merge([ca]).build().unwrap();
+    let rg = format!("{}/subscriptions/{}/resourceGroups/rg-trench-aks-dev?api-version=2023-07-01", sim.endpoint, sim.subscription());
+    let put =
+        http.put(&rg).bearer_auth(&token).json(&json!({"location": "westeurope", "tags": {"owner": "data-team"}})).send().await.unwrap();
+    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
+    let ws = workspace(&sim, &format!("{}{}", hub(""), spoke("")));
+    let r = ws.tf(&["apply", "-auto-approve", "-input=false"]);
+    assert_ne!(r.code, 0, "the spoke must not adopt the group");
+    let out = squash(&r.all());
+    assert!(out.contains("Resource Group \"rg-trench-aks-dev\" already exists"), "{out}");
+    assert!(out.contains("Choose another resource_group_name"), "{out}");
+    let got: Json = http.get(&rg).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(got["tags"], json!({"owner": "data-team"}), "its tags are untouched");
+}

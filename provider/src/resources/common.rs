@@ -112,3 +112,20 @@ pub async fn delete_rg_if_empty(azure: &Azure, op: &Op, rg: &ResourceId) -> Resu
     }
     Ok(d)
 }
+
+/// A resource group the composite creates (and deletes with itself) must not
+/// exist yet: taking over someone else's group would rewrite its tags and,
+/// on destroy, try to delete what else lives there.
+pub async fn refuse_existing_group(azure: &Azure, op: &Op, rg: &ResourceId, attr: &str, import_id: &ResourceId) -> Result<(), Diagnostics> {
+    match azure.arm.get(&op.with_action("checking for an existing"), rg).await {
+        Ok(None) => Ok(()),
+        Ok(Some(_)) => Err(Diagnostics::attr_error(
+            crate::framework::AttrPath::root(attr),
+            format!("{} already exists", rg.display()),
+            format!(
+                "This resource creates its own resource group and deletes it with itself, so it does not take over one that exists (another composite's, or one made by hand). Choose another {attr}, or, if these objects are this resource's, import it:\n\n  terraform import <address of this resource> {import_id}"
+            ),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -173,6 +173,7 @@ pub(super) fn computed_from(spec: &HubSpec, b: &Bodies, complete: bool) -> HubCo
 async fn refuse_adoption(azure: &Azure, op: &Op, spec: &HubSpec) -> Result<(), Diagnostics> {
     let read = op.with_action("checking for an existing");
     let i = &spec.ids;
+    common::refuse_existing_group(azure, op, &i.rg_id(), "resource_group_name", &i.vnet_id()).await?;
     let (vnet_id, fw_id) = (i.vnet_id(), i.firewall_id());
     let (v, f) = tokio::join!(azure.arm.get(&read, &vnet_id), azure.arm.get(&read, &fw_id));
     for (r, id) in [(v, i.vnet_id()), (f, i.firewall_id())] {

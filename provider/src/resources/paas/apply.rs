@@ -480,6 +480,7 @@ fn existing(spec: &BundleSpec, b: &Bodies) -> Vec<String> {
 async fn refuse_adoption(azure: &Azure, op: &Op, spec: &BundleSpec) -> Result<(), Diagnostics> {
     let look = op.with_action("checking for an existing");
     let i = &spec.ids;
+    common::refuse_existing_group(azure, op, &i.data_rg_id(), "data_resource_group_name", &i.key_vault_id()).await?;
     let ids = [i.key_vault_id(), i.postgresql_id(), i.acr_id(), i.service_bus_id()];
     let found = futures::future::join_all(ids.iter().map(|id| azure.arm.get(&look, id))).await;
     for (id, r) in ids.iter().zip(found) {

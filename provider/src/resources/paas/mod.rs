@@ -561,13 +561,13 @@ impl Resource for PaasBundle {
                 planned_ids(&spec, &mut computed);
                 computed.cosmos_db_endpoint = if spec.cosmos { keep(|c| &c.cosmos_db_endpoint) } else { Val::Null };
                 // Endpoint IPs survive unless an endpoint is added, removed,
-                // moved or (drift) recreated.
+                // moved or recreated (drift on an endpoint).
                 let mut wanted: Vec<&str> = spec.targets().iter().map(|t| t.key()).collect();
                 wanted.sort_unstable();
                 computed.private_endpoint_ips = match &prior_comp {
                     Some(p)
                         if req.prior.get_attr("private_endpoint_subnet_id") == planned.get_attr("private_endpoint_subnet_id")
-                            && p.drift.known().is_some_and(Vec::is_empty)
+                            && !p.drift.known().is_some_and(|d| d.iter().any(|l| l.starts_with("Private Endpoint")))
                             && p.private_endpoint_ips.known().is_some_and(|m| m.keys().map(String::as_str).eq(wanted.iter().copied())) =>
                     {
                         p.private_endpoint_ips.clone()

@@ -364,6 +364,12 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &mut SpokeSpec, creating: bool,
     let location = spec.location.clone().unwrap_or_else(|| hub.get("location").and_then(Json::as_str).unwrap_or("westeurope").to_owned());
     spec.location = Some(location.clone());
     let existing_vnet = arm.get(&read, &i.vnet_id()).await?;
+    if creating
+        && existing_vnet.is_none()
+        && let Err(d) = common::refuse_existing_group(azure, op, &i.rg_id(), "resource_group_name", &i.vnet_id()).await
+    {
+        return Err(Failure::Refused(d));
+    }
     if creating && existing_vnet.is_some() {
         return Err(Failure::Refused(Diagnostics::error(
             format!("{} already exists", i.vnet_id().display()),
