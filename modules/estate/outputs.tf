@@ -77,3 +77,53 @@ output "workload_client_ids" {
   description = "Client id of each workload's identity, by workload (for the Kubernetes service account annotation)."
   value       = { for name, w in trench_workload_identity.this : name => w.client_id }
 }
+
+output "hub_resource_group_name" {
+  description = "Resource group of the hub and the PaaS bundle (a spoke module's hub_resource_group_name)."
+  value       = trench_hub.this.resource_group_name
+}
+
+output "firewall_policy_id" {
+  description = "Firewall policy id."
+  value       = trench_hub.this.firewall_policy_id
+}
+
+output "spoke_resource_group_name" {
+  description = "Resource group of the AKS spoke and the cluster."
+  value       = trench_spoke.aks.resource_group_name
+}
+
+output "acr_id" {
+  description = "Container registry id."
+  value       = trench_paas_bundle.this.acr_id
+}
+
+output "key_vault_id" {
+  description = "Key Vault id."
+  value       = trench_paas_bundle.this.key_vault_id
+}
+
+output "service_bus_id" {
+  description = "Service Bus namespace id."
+  value       = trench_paas_bundle.this.service_bus_id
+}
+
+output "state_storage_account_id" {
+  description = "Storage account holding Terraform state."
+  value       = trench_paas_bundle.this.storage_account_id
+}
+
+output "private_endpoint_ips" {
+  description = "Private IP of each PaaS private endpoint, by service."
+  value       = trench_paas_bundle.this.private_endpoint_ips
+}
+
+output "workload_principal_ids" {
+  description = "Principal (object) id of each workload's identity, by workload."
+  value       = { for name, w in trench_workload_identity.this : name => w.principal_id }
+}
+
+output "extra_spoke_ids" {
+  description = "Extra spoke VNet ids by name."
+  value       = { for name, s in trench_spoke.extra : name => s.id }
+}

@@ -64,6 +64,26 @@ variable "hub" {
     condition     = alltrue([for c in var.hub.address_space : can(cidrhost(c, 0))])
     error_message = "hub.address_space entries must be CIDRs such as 10.0.0.0/16."
   }
+
+  validation {
+    condition     = contains(["Standard", "Premium"], var.hub.firewall_sku_tier)
+    error_message = "hub.firewall_sku_tier is Standard or Premium."
+  }
+
+  validation {
+    condition     = contains(["Alert", "Deny", "Off"], var.hub.threat_intel_mode)
+    error_message = "hub.threat_intel_mode is Alert, Deny or Off."
+  }
+
+  validation {
+    condition     = alltrue([for c in var.hub.admin_cidrs : can(cidrhost(c, 0)) && strcontains(c, "/")])
+    error_message = "hub.admin_cidrs entries must be CIDRs such as 203.0.113.0/24 or 198.51.100.7/32."
+  }
+
+  validation {
+    condition     = var.hub.jump_host == null || length(var.hub.admin_cidrs) > 0
+    error_message = "A jump host only accepts SSH from hub.admin_cidrs: give at least one."
+  }
 }
 
 variable "spoke" {
@@ -76,6 +96,11 @@ variable "spoke" {
   validation {
     condition     = alltrue([for c in var.spoke.address_space : can(cidrhost(c, 0))])
     error_message = "spoke.address_space entries must be CIDRs such as 10.1.0.0/16."
+  }
+
+  validation {
+    condition     = var.spoke.subnets == null || alltrue([for s in ["aks-nodes", "private-endpoints"] : contains(keys(coalesce(var.spoke.subnets, {})), s)])
+    error_message = "spoke.subnets, when given, must include aks-nodes (the cluster) and private-endpoints (the PaaS endpoints)."
   }
 }
 
@@ -134,6 +159,26 @@ variable "paas" {
     condition     = var.paas.key_vault_soft_delete_retention_days >= 7 && var.paas.key_vault_soft_delete_retention_days <= 90
     error_message = "paas.key_vault_soft_delete_retention_days is 7 to 90."
   }
+
+  validation {
+    condition     = contains(["Basic", "Standard", "Premium"], var.paas.acr_sku)
+    error_message = "paas.acr_sku is Basic, Standard or Premium."
+  }
+
+  validation {
+    condition     = can(tonumber(var.paas.postgresql_version)) && try(tonumber(var.paas.postgresql_version) >= 11 && tonumber(var.paas.postgresql_version) <= 18, false)
+    error_message = "paas.postgresql_version is a major version from 11 to 18."
+  }
+
+  validation {
+    condition     = contains([32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767], var.paas.postgresql_storage_gb)
+    error_message = "paas.postgresql_storage_gb is one of 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767."
+  }
+
+  validation {
+    condition     = var.paas.log_analytics_retention_days >= 30 && var.paas.log_analytics_retention_days <= 730
+    error_message = "paas.log_analytics_retention_days is 30 to 730."
+  }
 }
 
 variable "postgresql_administrator_password" {
@@ -147,6 +192,11 @@ variable "postgresql_administrator_password_version" {
   description = "Bump to push a new administrator password (the password itself is never stored, so Terraform cannot see it change)."
   type        = number
   default     = 1
+
+  validation {
+    condition     = var.postgresql_administrator_password_version >= 0 && floor(var.postgresql_administrator_password_version) == var.postgresql_administrator_password_version
+    error_message = "postgresql_administrator_password_version is a whole number, 0 or more."
+  }
 }
 
 variable "workloads" {
@@ -159,10 +209,43 @@ variable "workloads" {
   default = {}
 
   validation {
-    condition = alltrue(flatten([for w in var.workloads : [for r in w.roles : contains([
-      "Key Vault Secrets User", "Key Vault Secrets Officer", "Azure Service Bus Data Sender",
-      "Azure Service Bus Data Receiver", "Azure Service Bus Data Owner", "AcrPull", "Storage Blob Data Reader",
-    ], r)]]))
-    error_message = "Workload roles are Key Vault Secrets User/Officer, Azure Service Bus Data Sender/Receiver/Owner, AcrPull or Storage Blob Data Reader."
+    condition     = alltrue(flatten([for w in var.workloads : [for r in w.roles : contains(keys(local.workload_role_targets), r)]]))
+    error_message = "Workload roles are Key Vault Secrets User/Officer, Azure Service Bus Data Sender/Receiver/Owner, AcrPull or Storage Blob Data Reader/Contributor."
+  }
+
+  validation {
+    condition     = alltrue([for w in var.workloads : length(distinct(w.roles)) == length(w.roles)])
+    error_message = "A workload lists each role once."
+  }
+
+  validation {
+    condition     = alltrue([for name in keys(var.workloads) : can(regex("^[a-z0-9]+(-[a-z0-9]+)*$", name)) && length(name) <= 24])
+    error_message = "Workload names (the map keys) are 1-24 lowercase letters or digits joined by single hyphens, e.g. catalog-api."
+  }
+
+  validation {
+    condition = alltrue(flatten([for w in var.workloads : [
+      for label in [w.namespace, w.service_account] : can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", label))
+    ]]))
+    error_message = "Workload namespace and service_account are Kubernetes names: 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit."
+  }
+}
+
+variable "extra_spokes" {
+  description = "More spokes on the same hub, by name (trench-<name>-vnet-<env> in rg-trench-<name>-<env>), each with an address space disjoint from the others and optional subnets (default: aks-nodes /22 and private-endpoints /24)."
+  type = map(object({
+    address_space = list(string)
+    subnets       = optional(map(string))
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.extra_spokes) : can(regex("^[a-z][a-z0-9]{0,19}$", name)) && !contains(["aks", "core", "data"], name)])
+    error_message = "Extra spoke names are 1-20 lowercase letters or digits, starting with a letter; aks, core and data are taken by the estate's own resource groups."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for s in values(var.extra_spokes) : [for c in s.address_space : can(cidrhost(c, 0))]]))
+    error_message = "extra_spokes address spaces must be CIDRs such as 10.2.0.0/16."
   }
 }

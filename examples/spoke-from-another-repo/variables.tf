@@ -1,0 +1,5 @@
+variable "environment" {
+  description = "Environment of the hub to attach to."
+  type        = string
+  default     = "dev"
+}
