@@ -9,7 +9,7 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
 MIRROR   := $(HOME)/.terraform.d/plugins/registry.terraform.io/trench-lab/trench/$(VERSION)/$(OS)_$(ARCH)
 CARGO    ?= cargo
 
-.PHONY: help build install test lint bench fmt sim
+.PHONY: help build install test lint bench fmt sim generate demo demo-destroy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,19 @@ lint: ## formatting and clippy, warnings are errors
 
 fmt: ## format the code
 	$(CARGO) fmt --all
+
+generate: ## regenerate env/*/ from each estate.toml, and the module READMEs
+	$(CARGO) run -q -p trench-hclgen -- generate
+
+demo: ## the main job: env/dev applied against a local simulator (no Azure), outputs shown, next plan empty
+	$(CARGO) build --release --workspace --bins
+	@$(MAKE) --no-print-directory install
+	target/release/trench-xtask demo
+
+demo-destroy: ## tear the demo estate down and remove .trench/demo
+	$(CARGO) build --release --workspace --bins
+	@$(MAKE) --no-print-directory install
+	target/release/trench-xtask demo --destroy
 
 sim: ## run the ARM simulator on https://127.0.0.1:8443 (state in .trench/sim; TIME_SCALE defaults to 0.01)
 	$(CARGO) run --release -p trench-armsim -- serve --listen 127.0.0.1:8443 --state-dir .trench/sim --time-scale $(or $(TIME_SCALE),0.01)

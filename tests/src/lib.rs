@@ -32,5 +32,10 @@ pub fn bin(name: &str) -> PathBuf {
     p
 }
 
+/// The repository root (the workspace this crate belongs to).
+pub fn repo_root() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_path_buf()
+}
+
 /// The provider version the binaries are built as.
 pub const PROVIDER_VERSION: &str = env!("CARGO_PKG_VERSION");

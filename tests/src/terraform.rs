@@ -23,6 +23,8 @@ pub struct Workspace {
     root: tempfile::TempDir,
     /// Extra environment for every terraform run.
     pub env: Vec<(String, String)>,
+    /// Where terraform runs, relative to the work tree.
+    sub: PathBuf,
 }
 
 /// A finished terraform command.
@@ -65,14 +67,33 @@ impl Workspace {
         std::fs::copy(bin("terraform-provider-trench"), &target).unwrap();
         std::fs::write(root.path().join("terraformrc"), "").unwrap();
         std::fs::create_dir_all(root.path().join("work")).unwrap();
-        let ws = Workspace { root, env: Vec::new() };
+        let ws = Workspace { root, env: Vec::new(), sub: PathBuf::new() };
         ws.write("main.tf", config);
         ws
     }
 
+    /// A workspace holding copies of repository folders (`modules`,
+    /// `examples/hub-only`, …) at their repository paths, running terraform
+    /// in `at`; relative module sources between them keep working.
+    pub fn from_repo(folders: &[&str], at: &str) -> Workspace {
+        let mut ws = Workspace::new("");
+        std::fs::remove_file(ws.dir().join("main.tf")).unwrap();
+        let repo = crate::repo_root();
+        for f in folders {
+            copy_tree(&repo.join(f), &ws.root.path().join("work").join(f));
+        }
+        ws.sub = PathBuf::from(at);
+        ws
+    }
+
+    /// Runs terraform in another folder of the work tree from now on.
+    pub fn cd(&mut self, at: &str) {
+        self.sub = PathBuf::from(at);
+    }
+
     /// The working directory.
     pub fn dir(&self) -> PathBuf {
-        self.root.path().join("work")
+        self.root.path().join("work").join(&self.sub)
     }
 
     /// The temporary HOME.
@@ -145,6 +166,23 @@ impl Workspace {
     /// Path of a file in the working directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir().join(name)
+    }
+}
+
+/// Copies a folder, leaving out terraform's own files (`.terraform`, lock
+/// files, state), so the copy starts clean.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())).filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".terraform") || name.ends_with(".tfstate") || name.ends_with(".tfstate.backup") {
+            continue;
+        }
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &to.join(&name));
+        } else {
+            std::fs::copy(e.path(), to.join(&name)).unwrap();
+        }
     }
 }
 
