@@ -9,7 +9,7 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
 MIRROR   := $(HOME)/.terraform.d/plugins/registry.terraform.io/trench-lab/trench/$(VERSION)/$(OS)_$(ARCH)
 CARGO    ?= cargo
 
-.PHONY: help build install test lint bench fmt sim generate demo demo-destroy
+.PHONY: help build install test lint bench fmt sim generate docs demo demo-destroy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,10 +37,14 @@ fmt: ## format the code
 generate: ## regenerate env/*/ from each estate.toml, and the module READMEs
 	$(CARGO) run -q -p trench-hclgen -- generate
 
+docs: ## regenerate docs/ (registry layout) from the provider's schema and examples/
+	$(CARGO) build --workspace --bins
+	target/debug/trench-xtask docs --binary target/debug/terraform-provider-trench
+
 demo: ## the main job: env/dev applied against a local simulator (no Azure), outputs shown, next plan empty
 	$(CARGO) build --release --workspace --bins
 	@$(MAKE) --no-print-directory install
-	target/release/trench-xtask demo
+	target/release/trench-xtask demo $(DEMO_ARGS)
 
 demo-destroy: ## tear the demo estate down and remove .trench/demo
 	$(CARGO) build --release --workspace --bins

@@ -105,7 +105,7 @@ fn writes(stats: &Json) -> u64 {
     ["PUT", "PATCH", "POST", "DELETE"].iter().filter_map(|m| stats["by_method"][m].as_u64()).sum()
 }
 
-pub fn run(root: &Path, destroy: bool) -> Result<(), String> {
+pub fn run(root: &Path, destroy: bool, expect_unchanged: bool) -> Result<(), String> {
     let root = std::fs::canonicalize(root).map_err(|e| e.to_string())?;
     let dir = root.join(".trench/demo");
     let bin: PathBuf = root.join("target/release");
@@ -169,6 +169,9 @@ pub fn run(root: &Path, destroy: bool) -> Result<(), String> {
         println!("  objects in the simulator: {objects}");
         println!("  ARM calls during apply:   {calls} ({w} writes)");
         println!("  apply: {apply_s:.1} s, plan: {plan_s:.1} s");
+        if expect_unchanged && !summary.contains("0 added, 0 changed, 0 destroyed") {
+            return Err(format!("a repeated demo must change nothing, but: {summary}"));
+        }
         match plan.status.code() {
             Some(0) => {
                 println!("  next plan: no changes");

@@ -5,9 +5,11 @@
 //! - `checksums`: the registry manifest and `SHA256SUMS` over a release dir;
 //! - `mirror`: a `terraform providers mirror`-compatible layout (packed
 //!   archives plus the network mirror protocol's JSON) for internal mirrors;
+//! - `docs`: registry-format docs from the provider's schema (see docs.rs);
 //! - `demo`: env/dev applied against a local simulator (`make demo`).
 
 mod demo;
+mod docs;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -69,11 +71,26 @@ enum Cmd {
         #[arg(long)]
         version: String,
     },
+    /// Generate docs/ from the provider schema; --check fails, naming the pages, when docs/ is stale.
+    Docs {
+        /// The built provider binary.
+        #[arg(long, default_value = "target/debug/terraform-provider-trench")]
+        binary: PathBuf,
+        /// Fail instead of writing when docs/ differs.
+        #[arg(long)]
+        check: bool,
+        /// Repository root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
     /// Apply env/dev against a local simulator (`make demo`); --destroy tears it down.
     Demo {
         /// Destroy the demo estate and remove .trench/demo.
         #[arg(long)]
         destroy: bool,
+        /// Fail unless the apply changes nothing (a repeated run).
+        #[arg(long)]
+        expect_unchanged: bool,
         /// Repository root.
         #[arg(long, default_value = ".")]
         root: PathBuf,
@@ -88,7 +105,8 @@ fn main() {
         }
         Cmd::Checksums { dir, version } => checksums(&dir, &version).map(|p| println!("{}", p.display())),
         Cmd::Mirror { dir, out, version } => mirror(&dir, &out, &version).map(|p| println!("{}", p.display())),
-        Cmd::Demo { destroy, root } => demo::run(&root, destroy),
+        Cmd::Docs { binary, check, root } => docs::run(&binary, &root, check),
+        Cmd::Demo { destroy, expect_unchanged, root } => demo::run(&root, destroy, expect_unchanged),
     };
     if let Err(e) = r {
         eprintln!("trench-xtask: {e}");
