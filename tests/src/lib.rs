@@ -6,6 +6,7 @@
 //! This crate links neither the provider nor armsim: it drives the built
 //! binaries.
 
+pub mod corpus;
 pub mod plugin;
 pub mod sim;
 pub mod terraform;

@@ -18,13 +18,20 @@ pub struct Sim {
     /// The parsed `armsim.json`.
     pub info: Json,
     http: reqwest::Client,
+    /// Set once stopped on purpose (so Drop does not report an early exit).
+    stopped: bool,
 }
 
 impl Sim {
     /// Starts armsim on a free port with `args`; the time scale defaults to
     /// 0.001 (a 6-minute firewall takes 0.36 s).
     pub fn start(args: &[&str]) -> Sim {
-        let dir = tempfile::tempdir().unwrap();
+        Sim::start_in(tempfile::tempdir().unwrap(), args)
+    }
+
+    /// Starts armsim on a state directory that may hold an earlier run's
+    /// state (it is loaded, as after a restart).
+    pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Sim {
         let mut cmd = Command::new(bin("trench-armsim"));
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--state-dir"]).arg(dir.path());
         if !args.contains(&"--time-scale") {
@@ -43,7 +50,7 @@ impl Sim {
         let info: Json = serde_json::from_str(&std::fs::read_to_string(dir.path().join("armsim.json")).unwrap()).unwrap();
         let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
         let http = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_pem(&ca).unwrap()]).build().unwrap();
-        Sim { child, dir, endpoint, info, http }
+        Sim { child, dir, endpoint, info, http, stopped: false }
     }
 
     /// Path of the CA certificate.
@@ -132,10 +139,23 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// Stops armsim gracefully (SIGTERM: it writes state.json) and starts it
+    /// again on the same state with other flags, e.g. throttling on.
+    pub fn restart(mut self, args: &[&str]) -> Sim {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+        self.stopped = true;
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        drop(self);
+        Sim::start_in(dir, args)
+    }
+}
+
 impl Drop for Sim {
     fn drop(&mut self) {
         // A simulator that died on its own is a bug worth seeing.
-        if let Ok(Some(status)) = self.child.try_wait() {
+        if let (false, Ok(Some(status))) = (self.stopped, self.child.try_wait()) {
             let log = std::fs::read_to_string(self.dir.path().join("armsim.log")).unwrap_or_default();
             eprintln!("trench-armsim exited early ({status}):\n{log}");
         }

@@ -6,8 +6,9 @@
 //! from another configuration.
 
 use serde_json::{Value as Json, json};
+use trench_e2e::corpus;
 use trench_e2e::sim::Sim;
-use trench_e2e::terraform::{Run, Workspace};
+use trench_e2e::terraform::Workspace;
 
 const HEADER: &str = r#"
 terraform {
@@ -162,111 +163,15 @@ async fn lifecycle_create_update_drift_import_destroy() {
     assert!(left.is_empty(), "destroy leaves armsim empty: {:?}", left.iter().map(|r| r["id"].clone()).collect::<Vec<_>>());
 }
 
-/// One bad input: HCL for the hub or spoke body, and what must be named.
-struct Bad(&'static str, &'static str, &'static [&'static str]);
-
-const BAD: &[Bad] = &[
-    Bad("hub", r#"environment = "Dev""#, &["Invalid environment", "environment = \"Dev\""]),
-    Bad("hub", r#"location = "West Europe""#, &["Unknown location", "Did you mean \"westeurope\""]),
-    Bad("hub", r#"address_space = ["10.0.0.0/33"]"#, &["Invalid CIDR", "address_space"]),
-    Bad("hub", r#"address_space = ["10.0.0.1/16"]"#, &["host bits set"]),
-    Bad("hub", r#"address_space = ["10.0.0.0/16", "10.0.128.0/17"]"#, &["Overlapping address space"]),
-    Bad("hub", r#"address_space = ["10.0.0.0/28"]"#, &["Address space too small"]),
-    Bad("hub", r#"subnets = { "AzureFirewallSubnet" = "10.0.0.0/27" }"#, &["AzureFirewallSubnet is too small", "/26"]),
-    Bad("hub", r#"subnets = { "AzureFirewallSubnet" = "10.0.0.0/26", "x" = "10.9.0.0/24" }"#, &["Subnet outside the address space"]),
-    Bad("hub", r#"subnets = { "AzureFirewallSubnet" = "10.0.0.0/26", "x" = "10.0.0.0/24" }"#, &["Overlapping subnets"]),
-    Bad("hub", r#"subnets = { "shared-services" = "10.0.1.0/24" }"#, &["AzureFirewallSubnet missing"]),
-    Bad("hub", r#"firewall_sku_tier = "Basic""#, &["Basic firewalls are not supported"]),
-    Bad("hub", r#"threat_intel_mode = "Block""#, &["Invalid threat intelligence mode"]),
-    Bad("hub", r#"egress_mode = "open""#, &["Invalid egress mode"]),
-    Bad(
-        "hub",
-        r#"jump_host = { ssh_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKEYKEYKEYKEY x" }"#,
-        &["Jump host without admin CIDRs", "admin_cidrs"],
-    ),
-    Bad("hub", r#"admin_cidrs = ["1.2.3.4/33"]"#, &["Invalid admin CIDR"]),
-    Bad(
-        "hub",
-        r#"admin_cidrs = ["1.2.3.0/24"]
-  jump_host = { ssh_public_key = "password123" }"#,
-        &["Invalid SSH public key", "jump_host"],
-    ),
-    Bad("hub", r#"vnet_name = "-vnet""#, &["Invalid name", "vnet_name"]),
-    Bad(
-        "hub",
-        r#"network_rules = [{ name = "n", protocols = ["SCTP"], source_addresses = ["*"], destination_addresses = ["*"], destination_ports = ["70000"] }]"#,
-        &["Invalid protocol", "Invalid port"],
-    ),
-    Bad(
-        "hub",
-        r#"application_rules = [{ name = "a", source_addresses = ["*"], target_fqdns = ["https://x.com/"], protocols = ["Https:443"] }]"#,
-        &["Invalid FQDNs"],
-    ),
-    Bad("hub", r#"tags = { "a/b" = "x" }"#, &["Invalid tag"]),
-    Bad(
-        "hub",
-        r#"timeouts {
-    create = "ninety minutes"
-  }"#,
-        &["Invalid timeout", "create = \"ninety minutes\""],
-    ),
-    Bad("spoke", r#"address_space = ["10.0.128.0/17"]"#, &["Overlaps the hub"]),
-    Bad("spoke", r#"firewall_private_ip = "10.9.9.9""#, &["Firewall IP outside the hub"]),
-    Bad("spoke", r#"name = "AKS""#, &["Invalid spoke name"]),
-    Bad("spoke", r#"subnets = { "aks-nodes" = "10.2.0.0/22" }"#, &["Subnet outside the address space"]),
-    Bad("spoke", r#"route_table_subnets = ["nodes"]"#, &["Unknown subnet", "route_table_subnets"]),
-    Bad("spoke", r#"hub_id = "/subscriptions/x/resourceGroups/rg""#, &["hub_id is not a VNet id"]),
-];
-
-fn bad_config(b: &Bad) -> String {
-    let set = |base: String, attr_line: &str| -> String {
-        // Replace an attribute the base sets, or add the line.
-        let key = attr_line.split([' ', '=', '{']).next().unwrap_or("");
-        let mut lines: Vec<String> = base.lines().map(str::to_owned).collect();
-        if let Some(pos) = lines.iter().position(|l| l.trim_start().starts_with(&format!("{key} ")) && l.contains('=')) {
-            // Single-line attributes only (the ones these cases override).
-            lines[pos] = format!("  {attr_line}");
-            lines.join("\n")
-        } else {
-            let close = lines.iter().rposition(|l| l.trim() == "}").unwrap();
-            lines.insert(close, format!("  {attr_line}"));
-            lines.join("\n")
-        }
-    };
-    let base_hub = r#"
-resource "trench_hub" "core" {
-  environment   = "dev"
-  location      = "westeurope"
-  address_space = ["10.0.0.0/16"]
-}"#;
-    let base_spoke = r#"
-resource "trench_spoke" "aks" {
-  environment         = "dev"
-  hub_id              = "/subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg-trench-core-dev/providers/Microsoft.Network/virtualNetworks/trench-core-vnet-dev"
-  hub_address_space   = ["10.0.0.0/16"]
-  firewall_private_ip = "10.0.0.4"
-  address_space       = ["10.1.0.0/16"]
-}"#;
-    match b.0 {
-        "hub" => set(base_hub.to_owned(), b.1),
-        _ => set(base_spoke.to_owned(), b.1),
-    }
-}
-
 #[tokio::test]
 async fn bad_inputs_are_rejected_at_plan_naming_the_attribute_with_no_arm_write() {
-    assert!(BAD.len() >= 20);
+    let corpus = corpus::load();
+    let cases: Vec<_> = corpus.case.iter().filter(|c| matches!(c.base.as_deref(), Some("hub" | "spoke"))).collect();
+    assert!(cases.len() >= 20, "the hub and spoke table has {} cases", cases.len());
     let sim = Sim::start(&[]);
     let ws = workspace(&sim, "");
-    for b in BAD {
-        ws.write("main.tf", &format!("{HEADER}{}", bad_config(b)));
-        let r: Run = ws.tf(&["plan", "-input=false"]);
-        assert_ne!(r.code, 0, "{}: plan accepted:\n{}", b.1, r.all());
-        let out = squash(&r.all());
-        for want in b.2 {
-            assert!(out.contains(&squash(want)), "{}: expected {want:?} in:\n{out}", b.1);
-        }
-        assert!(out.contains("with trench_"), "{}: the diagnostic points at the resource:\n{out}", b.1);
+    for c in cases {
+        corpus::check(&ws, &corpus, c).unwrap_or_else(|e| panic!("{e}"));
     }
     assert!(writes(&sim.journal().await).is_empty(), "no ARM write for any bad input");
 }

@@ -271,88 +271,16 @@ async fn a_soft_deleted_vault_is_refused_then_recovered_as_configured() {
     ws.tf(&["destroy", "-auto-approve", "-input=false"]).ok();
 }
 
-/// (what the good bundle says, the bad replacement, what the error says)
-const BAD: &[(&str, &str, &str)] = &[
-    ("  acr_admin_enabled = true", "  acr_name = \"trench-acr\"", "Invalid name"),
-    ("  acr_admin_enabled = true", "  acr_public_network_access = false", "Closing the registry's public endpoint needs Premium"),
-    ("  acr_admin_enabled = true", "  acr_sku = \"Gold\"", "Invalid acr_sku"),
-    ("  acr_admin_enabled = true", "  key_vault_name = \"trench-core-keyvault-development\"", "Invalid name"),
-    ("  acr_admin_enabled = true", "  key_vault_name = \"kv--double\"", "Invalid name"),
-    ("  acr_admin_enabled = true", "  key_vault_soft_delete_retention_days = 3", "key_vault_soft_delete_retention_days out of range"),
-    ("  acr_admin_enabled = true", "  key_vault_on_soft_deleted = \"ignore\"", "Invalid key_vault_on_soft_deleted"),
-    (
-        "  acr_admin_enabled = true",
-        "  key_vault_purge_protection = true\n  key_vault_purge_on_destroy = true",
-        "A purge-protected vault cannot be purged",
-    ),
-    ("  acr_admin_enabled = true", "  postgresql_name = \"Trench_PG\"", "Invalid name"),
-    ("  acr_admin_enabled = true", "  postgresql_version = \"9\"", "Unsupported PostgreSQL version"),
-    ("  acr_admin_enabled = true", "  postgresql_sku_name = \"B1ms\"", "Invalid PostgreSQL SKU"),
-    ("  acr_admin_enabled = true", "  postgresql_storage_gb = 40", "Invalid storage size"),
-    ("  acr_admin_enabled = true", "  postgresql_databases = [\"catalog\", \"9lives\"]", "Invalid database name"),
-    ("  acr_admin_enabled = true", "  postgresql_databases = [\"postgres\"]", "Invalid database name"),
-    ("  acr_admin_enabled = true", "  postgresql_administrator_login = \"admin\"", "Invalid administrator login"),
-    ("postgresql_administrator_password_wo = var.pg_password", "postgresql_administrator_password_wo = \"password\"", "Password too weak"),
-    (
-        "postgresql_administrator_password_wo = var.pg_password",
-        "postgresql_administrator_password_wo = \"Trenchadmin-1\"",
-        "must not contain the administrator login",
-    ),
-    ("  acr_admin_enabled = true", "  service_bus_name = \"orders-sb\"", "Invalid name"),
-    ("  acr_admin_enabled = true", "  service_bus_sku = \"Basic\"", "Service Bus network rules need Standard or Premium"),
-    ("  acr_admin_enabled = true", "  service_bus_queues = [\"-orders\"]", "Invalid queue name"),
-    ("  acr_admin_enabled = true", "  admin_cidrs = [\"203.0.113.7\"]", "Invalid admin CIDR"),
-    (
-        "firewall_public_ip                   = trench_hub.core.firewall_public_ip",
-        "firewall_public_ip = \"not-an-ip\"",
-        "Invalid firewall public IP",
-    ),
-    (
-        "private_endpoint_subnet_id           = trench_spoke.aks.subnet_ids[\"private-endpoints\"]",
-        "private_endpoint_subnet_id = trench_spoke.aks.id",
-        "is not a Microsoft.Network/virtualNetworks/subnets id",
-    ),
-    (
-        "dns_zone_vnet_ids                    = [trench_hub.core.id, trench_spoke.aks.id]",
-        "dns_zone_vnet_ids = [trench_spoke.aks.subnet_ids[\"aks-nodes\"]]",
-        "Not a VNet id",
-    ),
-    ("  acr_admin_enabled = true", "  log_analytics_retention_days = 7", "log_analytics_retention_days out of range"),
-    ("  acr_admin_enabled = true", "  state_storage_account_name = \"Trench-State\"", "Invalid name"),
-    (
-        "  acr_admin_enabled = true",
-        "  data_resource_group_name = \"rg-trench-core-dev\"\n  resource_group_name = \"rg-trench-core-dev\"",
-        "The data resource group must be its own",
-    ),
-    ("  acr_admin_enabled = true", "  tags = { \"a/b\" = \"x\" }", "Invalid tag"),
-];
-
 #[tokio::test]
 async fn bad_inputs_are_rejected_at_plan_naming_the_attribute_with_no_arm_write() {
-    assert!(BAD.len() >= 20);
+    let corpus = trench_e2e::corpus::load();
+    let cases: Vec<_> = corpus.case.iter().filter(|c| c.base.as_deref() == Some("bundle")).collect();
+    assert!(cases.len() >= 20, "the bundle table has {} cases", cases.len());
     let sim = Sim::start(&[]);
-    let good = bundle("  acr_admin_enabled = true");
-    let ws = workspace(&sim, &format!("{NETWORK}{good}"), PASSWORD);
+    let ws = workspace(&sim, NETWORK, PASSWORD);
     sim.admin(reqwest::Method::DELETE, "journal", None).await;
-    for (from, to, expect) in BAD {
-        assert!(good.contains(from), "the case must edit the configuration: {from}");
-        // A duplicate attribute would be Terraform's own error, so replace.
-        let body = good.replacen(from, to, 1).replace(
-            "  resource_group_name                  = trench_hub.core.resource_group_name\n",
-            if to.contains("resource_group_name =") {
-                ""
-            } else {
-                "  resource_group_name                  = trench_hub.core.resource_group_name\n"
-            },
-        );
-        ws.write("main.tf", &format!("{NETWORK}{body}"));
-        let r = ws.tf(&["plan", "-input=false"]);
-        assert_ne!(r.code, 0, "{to}: plan accepted:\n{}", r.all());
-        let out = squash(&r.all());
-        assert!(out.contains(&squash(expect)), "{to}: expected {expect:?} in:\n{out}");
-        assert!(out.contains("with trench_paas_bundle.this"), "{to}: the diagnostic points at the resource:\n{out}");
-        let first_attr = to.split('=').next().unwrap().trim();
-        assert!(out.contains(first_attr), "{to}: the diagnostic quotes the attribute:\n{out}");
+    for c in cases {
+        trench_e2e::corpus::check(&ws, &corpus, c).unwrap_or_else(|e| panic!("{e}"));
     }
     let writes: Vec<Json> =
         sim.journal().await.into_iter().filter(|e| e["method"] != "GET" && !e["path"].as_str().unwrap_or("").contains("oauth2")).collect();

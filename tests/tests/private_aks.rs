@@ -173,3 +173,19 @@ async fn replacing_the_cluster_is_refused_unless_allowed() {
     let plan = ws.tf(&["plan", "-input=false"]).ok().stdout;
     assert!(plan.contains("must be replaced"), "{plan}");
 }
+
+#[tokio::test]
+async fn bad_inputs_are_rejected_at_plan_naming_the_attribute_with_no_arm_write() {
+    let corpus = trench_e2e::corpus::load();
+    let cases: Vec<_> = corpus.case.iter().filter(|c| c.base.as_deref() == Some("aks")).collect();
+    assert!(cases.len() >= 10, "the cluster table has {} cases", cases.len());
+    let sim = Sim::start(&[]);
+    let ws = workspace(&sim, &net(""));
+    sim.admin(reqwest::Method::DELETE, "journal", None).await;
+    for c in cases {
+        trench_e2e::corpus::check(&ws, &corpus, c).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let writes: Vec<_> =
+        sim.journal().await.into_iter().filter(|e| e["method"] != "GET" && !e["path"].as_str().unwrap_or("").contains("oauth2")).collect();
+    assert!(writes.is_empty(), "no ARM write: {writes:?}");
+}

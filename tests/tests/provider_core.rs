@@ -93,94 +93,17 @@ output "tags" { value = data.trench_conventions.prod.tags }
 }
 
 /// One bad input and what terraform must say about it.
-struct Bad {
-    name: &'static str,
-    config: &'static str,
-    command: &'static str,
-    expect: &'static [&'static str],
-}
-
-const BAD_INPUTS: &[Bad] = &[
-    Bad {
-        name: "environment with capitals",
-        config: r#"data "trench_conventions" "x" { environment = "Dev" }"#,
-        command: "validate",
-        expect: &["Invalid environment", "environment \"Dev\" must be", "with data.trench_conventions.x,", "environment = \"Dev\""],
-    },
-    Bad {
-        name: "location with a space",
-        config: r#"data "trench_conventions" "x" {
-  environment = "dev"
-  location    = "West Europe"
-}"#,
-        command: "validate",
-        expect: &["Unknown location", "Did you mean \"westeurope\"", "location    = \"West Europe\""],
-    },
-    Bad {
-        name: "function environment argument",
-        config: r#"output "x" { value = provider::trench::name("core", "vnet", "Prod") }"#,
-        command: "plan",
-        expect: &["Invalid function argument", "environment \"Prod\"", "\"Prod\""],
-    },
-    Bad {
-        name: "compact name too long for storage",
-        config: r#"output "x" { value = provider::trench::compact_name("core", "tfstatebackups", "staging") }"#,
-        command: "plan",
-        expect: &["Invalid function argument", "at most 24"],
-    },
-    Bad {
-        name: "unknown provider attribute",
-        config: r#"provider "trench" { subscription = "x" }
-data "trench_conventions" "x" { environment = "dev" }"#,
-        command: "validate",
-        expect: &["Unsupported argument", "subscription"],
-    },
-    Bad {
-        name: "subscription id not a UUID",
-        config: r#"provider "trench" { subscription_id = "my-sub" }
-data "trench_conventions" "x" { environment = "dev" }"#,
-        command: "plan",
-        expect: &["Invalid subscription_id", "must be a UUID", "subscription_id = \"my-sub\""],
-    },
-    Bad {
-        name: "unknown cloud environment",
-        config: r#"provider "trench" { environment = "azurestack" }
-data "trench_conventions" "x" { environment = "dev" }"#,
-        command: "plan",
-        expect: &["Unknown Azure environment", "environment = \"azurestack\""],
-    },
-    Bad {
-        name: "plain http to a remote ARM endpoint",
-        config: r#"provider "trench" { arm_endpoint = "http://arm.example.com/" }
-data "trench_conventions" "x" { environment = "dev" }"#,
-        command: "plan",
-        expect: &["Invalid arm_endpoint", "only HTTPS is allowed except to loopback"],
-    },
-    Bad {
-        name: "tag name with a slash",
-        config: r#"provider "trench" { default_tags = { "team/a" = "x" } }
-data "trench_conventions" "x" { environment = "dev" }"#,
-        command: "plan",
-        expect: &["Invalid tag", "team/a"],
-    },
-];
-
-fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
 
 #[test]
 fn bad_inputs_are_rejected_with_the_attribute_named() {
-    for b in BAD_INPUTS {
-        let ws = Workspace::new(&config(b.config));
-        ws.tf(&["init", "-input=false"]).ok();
-        let r = ws.tf(&[b.command, "-input=false"][..if b.command == "validate" { 1 } else { 2 }]);
-        assert_ne!(r.code, 0, "{}: terraform {} accepted it:\n{}", b.name, b.command, r.all());
-        // Terraform wraps diagnostic text, so compare with whitespace collapsed.
-        let out = squash(&r.all());
-        for e in b.expect {
-            assert!(out.contains(&squash(e)), "{}: expected {e:?} in:\n{out}", b.name);
-        }
+    // The corpus cases that are whole configurations: provider blocks, data sources and functions.
+    let corpus = trench_e2e::corpus::load();
+    let cases: Vec<_> = corpus.case.iter().filter(|c| c.base.is_none()).collect();
+    assert!(cases.len() >= 9, "{} cases", cases.len());
+    let ws = Workspace::new(&config(""));
+    ws.tf(&["init", "-input=false"]).ok();
+    for c in cases {
+        trench_e2e::corpus::check(&ws, &corpus, c).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 

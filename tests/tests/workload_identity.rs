@@ -132,29 +132,14 @@ fn uuid_like(s: &str) -> bool {
 
 #[tokio::test]
 async fn bad_inputs_are_rejected_at_plan_naming_the_attribute_with_no_arm_write() {
+    let corpus = trench_e2e::corpus::load();
+    let cases: Vec<_> = corpus.case.iter().filter(|c| c.base.as_deref() == Some("identity")).collect();
+    assert!(cases.len() >= 7, "the identity table has {} cases", cases.len());
     let sim = Sim::start(&[]);
-    // (what the good configuration says, the bad replacement, the summary expected)
-    let cases: &[(&str, &str, &str)] = &[
-        (r#""catalog-api""#, r#""Catalog_API""#, "Invalid workload name"),
-        (r#"environment         = "dev""#, r#"environment = "Dev-1""#, "Invalid environment"),
-        (r#""westeurope""#, r#""West Europe""#, "Unknown location"),
-        ("trench_private_aks.main.oidc_issuer_url", r#""http://issuer.example""#, "Invalid OIDC issuer URL"),
-        (r#"namespace = "catalog""#, r#"namespace = "Catalog""#, "Invalid Kubernetes name"),
-        (r#""Key Vault Secrets User""#, r#""Chief Cook""#, "Unknown role"),
-        ("scope = trench_hub.core.resource_group_id", r#"scope = "not-an-id""#, "Invalid scope"),
-    ];
-    let good = identity(API, &role("Key Vault Secrets User"));
-    let ws = workspace(&sim, &format!("{ESTATE}{good}"));
+    let ws = workspace(&sim, ESTATE);
     sim.admin(reqwest::Method::DELETE, "journal", None).await;
-    for (from, to, expect) in cases {
-        assert!(good.contains(from), "the case must edit the configuration: {from}");
-        ws.write("main.tf", &format!("{ESTATE}{}", good.replacen(from, to, 1)));
-        let r = ws.tf(&["plan", "-input=false"]);
-        assert_ne!(r.code, 0, "{to} must be refused");
-        let out = squash(&r.all());
-        assert!(out.contains(expect), "{to}: expected {expect:?} in:\n{out}");
-        assert!(out.contains("with trench_workload_identity.catalog"), "{to}: the diagnostic points at the resource:\n{out}");
-        assert!(out.contains(&squash(to)), "{to}: the diagnostic quotes the attribute's source:\n{out}");
+    for c in cases {
+        trench_e2e::corpus::check(&ws, &corpus, c).unwrap_or_else(|e| panic!("{e}"));
     }
     let writes: Vec<_> =
         sim.journal().await.into_iter().filter(|e| e["method"] != "GET" && !e["path"].as_str().unwrap_or("").contains("oauth2")).collect();
