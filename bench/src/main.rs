@@ -4,6 +4,7 @@
 //! sides so machine noise hits both equally.
 
 mod arm;
+mod estate;
 mod provider;
 mod report;
 mod sim;
@@ -27,6 +28,7 @@ fn main() {
     results.extend(provider::run(args.runs));
     results.extend(arm::run());
     results.extend(sim::run());
+    results.extend(estate::run());
     report::print(&results);
     report::write(&args.out, &results);
     let failed = results.iter().filter(|r| r.pass == Some(false)).count();
