@@ -251,3 +251,33 @@ async fn a_resource_group_that_already_exists_is_not_taken_over() {
     let got: Json = http.get(&rg).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(got["tags"], json!({"owner": "data-team"}), "its tags are untouched");
 }
+
+#[tokio::test]
+async fn a_create_interrupted_before_terraform_recorded_it_is_resumed_but_a_strangers_objects_are_refused() {
+    let sim = Sim::start(&[]);
+    let ws = workspace(&sim, &hub(""));
+    ws.tf(&["apply", "-auto-approve", "-input=false"]).ok();
+    // As after terraform or the provider was killed mid-create: the objects exist, the state does not know them.
+    ws.tf(&["state", "rm", "trench_hub.core"]).ok();
+    let r = ws.tf(&["apply", "-auto-approve", "-input=false"]).ok();
+    assert!(r.stdout.contains("1 added, 0 changed, 0 destroyed"), "the create resumes on its own objects: {}", r.stdout);
+    assert!(ws.plan_is_empty(), "and converges");
+    let objects = sim.resources().await.len();
+
+    // The same names without trench's owner tag (made by hand): refused, nothing taken over.
+    ws.tf(&["state", "rm", "trench_hub.core"]).ok();
+    const VNET: &str = "/subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg-trench-core-dev/providers/Microsoft.Network/virtualNetworks/trench-core-vnet-dev";
+    let got = sim.admin(reqwest::Method::GET, &format!("resources{VNET}"), None).await;
+    let mut tags = got["body"]["tags"].clone();
+    tags.as_object_mut().unwrap().remove("trench-owner");
+    sim.admin(reqwest::Method::PATCH, &format!("resources{VNET}"), Some(json!({"tags": null}))).await;
+    sim.admin(reqwest::Method::PATCH, &format!("resources{VNET}"), Some(json!({"tags": tags}))).await;
+    let r = ws.tf(&["apply", "-auto-approve", "-input=false"]);
+    assert_ne!(r.code, 0);
+    let out = squash(&r.all());
+    assert!(
+        out.contains("trench-core-vnet-dev\" (Resource Group \"rg-trench-core-dev\") already exists") && out.contains("terraform import"),
+        "{out}"
+    );
+    assert_eq!(sim.resources().await.len(), objects, "nothing created or changed");
+}

@@ -450,7 +450,9 @@ impl ArmClient {
         {
             return Outcome::Register(ns);
         }
+        // PostgreSQL's ServerBusy is the same "one operation at a time" refusal.
         let contention = e.has_code("AnotherOperationInProgress")
+            || e.has_code("ServerBusy")
             || (s == StatusCode::TOO_MANY_REQUESTS && (e.has_code("RetryableError") || e.has_code("RetryableErrorDueToAnotherOperation")));
         if contention {
             let wait = rsp.retry_after().unwrap_or_else(|| self.backoff(attempt.min(4)));
@@ -649,6 +651,22 @@ impl ArmClient {
                     wait = (wait * 2).min(Duration::from_secs(10));
                 }
                 r => return r,
+            }
+        }
+    }
+
+    /// GETs until `busy` no longer holds for the object (an operation
+    /// someone else started has finished), within the operation's deadline;
+    /// `None` if it is gone by then.
+    pub async fn wait_settled(&self, op: &Op, id: &ResourceId, busy: fn(&Json) -> bool) -> Result<Option<Json>, ArmError> {
+        let mut wait = self.options.poll_interval;
+        loop {
+            match self.get(op, id).await? {
+                Some(b) if busy(&b) => {
+                    self.sleep(op, &id.display(), wait).await?;
+                    wait = (wait * 2).min(Duration::from_secs(15));
+                }
+                other => return Ok(other),
             }
         }
     }

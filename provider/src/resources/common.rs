@@ -54,6 +54,46 @@ pub fn tags_all(default_tags: &BTreeMap<String, String>, env: &str, tags: Option
     t
 }
 
+/// The tag naming the composite that created an object
+/// (`trench_hub/trench-core-vnet-dev`). An apply interrupted part-way
+/// (terraform or the provider killed) leaves objects Terraform never
+/// recorded; the next create finds its own by this tag and resumes, while
+/// anything else that exists is still refused.
+pub const OWNER_TAG: &str = "trench-owner";
+
+/// `tags` plus the owner tag of `kind` (`trench_hub`) named `name`.
+pub fn with_owner(mut tags: BTreeMap<String, String>, kind: &str, name: &str) -> BTreeMap<String, String> {
+    tags.insert(OWNER_TAG.to_owned(), format!("{kind}/{name}"));
+    tags
+}
+
+/// The tags shown as `tags_all`: every tag but the owner tag, which is
+/// trench's bookkeeping.
+pub fn visible_tags(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    tags.iter().filter(|(k, _)| k.as_str() != OWNER_TAG).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// True if an existing object carries the owner tag these tags carry:
+/// this composite made it, in an apply that did not finish.
+pub fn owned_by(body: &Json, tags: &BTreeMap<String, String>) -> bool {
+    match (body.pointer(&format!("/tags/{OWNER_TAG}")).and_then(Json::as_str), tags.get(OWNER_TAG)) {
+        (Some(have), Some(want)) => have.eq_ignore_ascii_case(want),
+        _ => false,
+    }
+}
+
+/// The tags an imported composite's configuration sets: what an object
+/// carries beyond the environment, the owner tag, trench's conventional
+/// values and the provider's `default_tags`.
+pub fn user_tags(observed: &BTreeMap<String, String>, default_tags: &BTreeMap<String, String>, env: &str) -> BTreeMap<String, String> {
+    let defaults = tags_all(default_tags, env, None);
+    observed
+        .iter()
+        .filter(|(k, v)| k.as_str() != "environment" && k.as_str() != OWNER_TAG && defaults.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// Overwrites attributes of an object value with those of `patch`
 /// (a typed struct of computed values).
 pub fn patch<T: Serialize>(target: &mut Value, patch: &T) -> Result<(), Diagnostics> {
@@ -114,11 +154,20 @@ pub async fn delete_rg_if_empty(azure: &Azure, op: &Op, rg: &ResourceId) -> Resu
 }
 
 /// A resource group the composite creates (and deletes with itself) must not
-/// exist yet: taking over someone else's group would rewrite its tags and,
-/// on destroy, try to delete what else lives there.
-pub async fn refuse_existing_group(azure: &Azure, op: &Op, rg: &ResourceId, attr: &str, import_id: &ResourceId) -> Result<(), Diagnostics> {
+/// exist yet, unless this composite made it in an interrupted apply (its
+/// owner tag): taking over someone else's group would rewrite its tags
+/// and, on destroy, try to delete what else lives there.
+pub async fn refuse_existing_group(
+    azure: &Azure,
+    op: &Op,
+    rg: &ResourceId,
+    tags: &BTreeMap<String, String>,
+    attr: &str,
+    import_id: &ResourceId,
+) -> Result<(), Diagnostics> {
     match azure.arm.get(&op.with_action("checking for an existing"), rg).await {
         Ok(None) => Ok(()),
+        Ok(Some(body)) if owned_by(&body, tags) => Ok(()),
         Ok(Some(_)) => Err(Diagnostics::attr_error(
             crate::framework::AttrPath::root(attr),
             format!("{} already exists", rg.display()),
@@ -127,5 +176,29 @@ pub async fn refuse_existing_group(azure: &Azure, op: &Op, rg: &ResourceId, attr
             ),
         )),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_owner_tag_marks_objects_for_resuming_and_stays_out_of_tags_all_and_imports() {
+        let tags = with_owner(tags_all(&BTreeMap::new(), "dev", None), "trench_hub", "trench-core-vnet-dev");
+        assert_eq!(tags[OWNER_TAG], "trench_hub/trench-core-vnet-dev");
+        assert!(!visible_tags(&tags).contains_key(OWNER_TAG));
+        assert_eq!(visible_tags(&tags).len(), 4, "owner, environment, cost-center, purpose");
+        assert!(owned_by(&json!({"tags": {"trench-owner": "TRENCH_HUB/trench-core-vnet-dev"}}), &tags));
+        assert!(!owned_by(&json!({"tags": {"trench-owner": "trench_spoke/trench-aks-vnet-dev"}}), &tags), "another composite's");
+        assert!(!owned_by(&json!({"tags": {"owner": "data-team"}}), &tags), "made by hand");
+        assert!(!owned_by(&json!({}), &tags));
+        let observed: BTreeMap<String, String> =
+            [(OWNER_TAG, "trench_hub/x"), ("environment", "dev"), ("owner", "platform-team"), ("team", "network")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        assert_eq!(user_tags(&observed, &BTreeMap::new(), "dev"), BTreeMap::from([("team".to_owned(), "network".to_owned())]));
     }
 }

@@ -52,14 +52,41 @@ fn tags_equal(a: &Json, b: &Json) -> bool {
 /// Makes one object match `want`: GET it (unless `known` already holds the
 /// body), PUT only if it is missing or differs. Returns the object as it now is.
 pub async fn ensure(arm: &ArmClient, op: &Op, id: &ResourceId, want: &Json, known: Option<Json>) -> Result<Json, ArmError> {
-    let have = match known {
+    let mut have = match known {
         Some(k) => Some(k),
         None => arm.get(&op.with_action("reading"), id).await?,
     };
+    // Still being written (by an apply that was interrupted, or by hand):
+    // compare with where that write ends, not with its first step.
+    if have.as_ref().is_some_and(in_flight) {
+        have = arm.wait_settled(&op.with_action("waiting for the running operation on"), id, in_flight).await?;
+    }
     match have {
         Some(h) if matches(want, &h) => Ok(h),
         _ => arm.put(op, id, want).await,
     }
+}
+
+/// True while ARM is still writing the object (its provisioning state, or
+/// PostgreSQL's own `state`, is not a final one).
+pub fn in_flight(body: &Json) -> bool {
+    let states = ["/properties/provisioningState", "/properties/state"];
+    states.iter().filter_map(|p| body.pointer(p).and_then(Json::as_str)).any(|s| {
+        [
+            "Creating",
+            "Updating",
+            "Deleting",
+            "Accepted",
+            "Provisioning",
+            "RegisteringDns",
+            "ResolvingDNS",
+            "InProgress",
+            "Upgrading",
+            "Scaling",
+        ]
+        .iter()
+        .any(|x| x.eq_ignore_ascii_case(s))
+    })
 }
 
 /// Replaces every unknown with null: a partial result must be wholly known.

@@ -261,17 +261,8 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
         Err(e) => return StateResult::failed(Value::Null, e.into()),
     };
     let np = |k: &str| s(&cluster, &format!("/properties/networkProfile/{k}")).map(Value::string).unwrap_or(Value::Null);
-    let conventional = ["owner", "environment", "cost-center", "purpose"];
-    let defaults = common::tags_all(&azure.default_tags, &env, None);
-    let user_tags: BTreeMap<String, Value> = tags
-        .iter()
-        .filter(|(k, v)| {
-            *k != "environment"
-                && !(conventional.contains(&k.as_str()) && defaults.get(*k) == Some(*v))
-                && azure.default_tags.get(*k) != Some(*v)
-        })
-        .map(|(k, v)| (k.clone(), Value::string(v)))
-        .collect();
+    let user_tags: BTreeMap<String, Value> =
+        common::user_tags(&tags, &azure.default_tags, &env).into_iter().map(|(k, v)| (k, Value::string(v))).collect();
     let mut m: BTreeMap<String, Value> = super::schema().block.attributes.iter().map(|a| (a.name.clone(), Value::Null)).collect();
     m.insert("timeouts".into(), Value::Null);
     m.insert("environment".into(), Value::string(&env));

@@ -173,7 +173,7 @@ pub fn spec_from(
         acr: c.acr_id.known().cloned(),
         admin_groups: c.admin_group_object_ids.known().cloned().unwrap_or_default(),
         tenant: tenant.map(str::to_owned),
-        tags: common::tags_all(default_tags, &env, c.tags.known()),
+        tags: common::with_owner(common::tags_all(default_tags, &env, c.tags.known()), "trench_private_aks", &name),
         env,
     })
 }

@@ -163,7 +163,7 @@ pub(super) fn computed_from(spec: &HubSpec, b: &Bodies, complete: bool) -> HubCo
         } else {
             Val::Null
         },
-        tags_all: Val::Known(spec.tags.clone()),
+        tags_all: Val::Known(common::visible_tags(&spec.tags)),
         drift: Val::Known(missing),
         api_versions: Val::Known(super::api_versions()),
     }
@@ -173,11 +173,13 @@ pub(super) fn computed_from(spec: &HubSpec, b: &Bodies, complete: bool) -> HubCo
 async fn refuse_adoption(azure: &Azure, op: &Op, spec: &HubSpec) -> Result<(), Diagnostics> {
     let read = op.with_action("checking for an existing");
     let i = &spec.ids;
-    common::refuse_existing_group(azure, op, &i.rg_id(), "resource_group_name", &i.vnet_id()).await?;
+    common::refuse_existing_group(azure, op, &i.rg_id(), &spec.tags, "resource_group_name", &i.vnet_id()).await?;
     let (vnet_id, fw_id) = (i.vnet_id(), i.firewall_id());
     let (v, f) = tokio::join!(azure.arm.get(&read, &vnet_id), azure.arm.get(&read, &fw_id));
     for (r, id) in [(v, i.vnet_id()), (f, i.firewall_id())] {
         match r {
+            // Ours, from an apply that did not finish: resume.
+            Ok(Some(body)) if common::owned_by(&body, &spec.tags) => {}
             Ok(Some(_)) => {
                 return Err(Diagnostics::error(
                     format!("{} already exists", id.display()),

@@ -508,7 +508,7 @@ fn spec_from(subscription: &str, default_tags: &BTreeMap<String, String>, v: &Va
         network_rules: cfg.network_rules.known().cloned().unwrap_or_default(),
         admin_cidrs: cfg.admin_cidrs.known().cloned().unwrap_or_default(),
         jump_host,
-        tags: common::tags_all(default_tags, &env, cfg.tags.known()),
+        tags: common::with_owner(common::tags_all(default_tags, &env, cfg.tags.known()), "trench_hub", &names(&env, &cfg).vnet),
         env,
     })
 }

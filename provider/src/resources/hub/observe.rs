@@ -467,24 +467,8 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     }
     let mut seen = observed_spec(&spec, &bodies);
     // User tags: what is on the VNet beyond trench's and the provider's.
-    let conventional = ["owner", "environment", "cost-center", "purpose"];
-    let user_tags: BTreeMap<String, String> = tags
-        .iter()
-        .filter(|(k, v)| !conventional.contains(&k.as_str()) && azure.default_tags.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let conventional_overrides: BTreeMap<String, String> = tags
-        .iter()
-        .filter(|(k, v)| {
-            conventional.contains(&k.as_str())
-                && *k != "environment"
-                && crate::resources::common::tags_all(&azure.default_tags, &env, None).get(*k) != Some(*v)
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut all_user = user_tags.clone();
-    all_user.extend(conventional_overrides);
-    seen.tags = common::tags_all(&azure.default_tags, &env, Some(&all_user));
+    let all_user = common::user_tags(&tags, &azure.default_tags, &env);
+    seen.tags = common::with_owner(common::tags_all(&azure.default_tags, &env, Some(&all_user)), "trench_hub", &spec.ids.names.vnet);
     let spec = HubSpec { tags: seen.tags.clone(), ..seen.clone() };
     // A skeleton state with every attribute, then filled like a read.
     let skeleton = super::schema()

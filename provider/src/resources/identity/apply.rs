@@ -102,12 +102,17 @@ pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
     };
     let creating = req.prior.is_null();
     let op = if creating { common::op(ctx, "creating", t.create) } else { common::op(ctx, "updating", t.update) };
-    if creating && let Err(d) = refuse_adoption(&azure, &op, &spec).await {
-        return StateResult::failed(Value::Null, d);
-    }
+    let resuming = match creating {
+        true => match refuse_adoption(&azure, &op, &spec).await {
+            Ok(r) => r,
+            Err(d) => return StateResult::failed(Value::Null, d),
+        },
+        false => false,
+    };
     let prior = if creating { Owned::default() } else { owned(&azure.subscription, &req.prior) };
     let bodies = Mutex::new(Bodies::default());
-    let result = reconcile(&azure.arm, &op, &spec, creating, &prior, &bodies).await;
+    // A resumed create compares with what exists instead of writing blind.
+    let result = reconcile(&azure.arm, &op, &spec, creating && !resuming, &prior, &bodies).await;
     let bodies = bodies.into_inner().expect("bodies lock");
     let mut state = req.planned.clone();
     if let Err(d) = common::patch(&mut state, &computed_from(&spec, &bodies, result.is_ok())) {
@@ -195,23 +200,26 @@ pub(super) fn computed_from(spec: &IdentitySpec, b: &Bodies, complete: bool) -> 
         role_assignment_ids: Val::Known(
             assignments.into_iter().filter(|a| b.assignments.contains_key(&a.key)).map(|a| (a.key, a.id.to_string())).collect(),
         ),
-        tags_all: Val::Known(spec.tags.clone()),
+        tags_all: Val::Known(common::visible_tags(&spec.tags)),
         drift: Val::Known(missing),
         api_versions: Val::Known(super::api_versions()),
     }
 }
 
-/// An identity that exists in Azure but not in state is not silently adopted.
-async fn refuse_adoption(azure: &Azure, op: &Op, spec: &IdentitySpec) -> Result<(), Diagnostics> {
+/// An identity that exists in Azure but not in state is not silently
+/// adopted; one this composite made in an interrupted apply (its owner
+/// tag) is resumed. Returns whether it resumes.
+async fn refuse_adoption(azure: &Azure, op: &Op, spec: &IdentitySpec) -> Result<bool, Diagnostics> {
     let id = spec.identity_id();
     match azure.arm.get(&op.with_action("checking for an existing"), &id).await {
+        Ok(Some(body)) if common::owned_by(&body, &spec.tags) => Ok(true),
         Ok(Some(_)) => Err(Diagnostics::error(
             format!("{} already exists", id.display()),
             format!(
                 "trench does not take over objects it did not create. To manage this identity (its federated credentials and role assignments come with it) with Terraform, import it:\n\n  terraform import <address of this trench_workload_identity> {id}\n\nor add an import block with that id."
             ),
         )),
-        Ok(None) => Ok(()),
+        Ok(None) => Ok(false),
         Err(e) => Err(e.into()),
     }
 }

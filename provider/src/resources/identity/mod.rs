@@ -409,7 +409,11 @@ fn spec_from(subscription: &str, default_tags: &BTreeMap<String, String>, v: &Va
         service_accounts: need(cfg.service_accounts.known().cloned(), "service_accounts")?,
         audiences: cfg.audiences.known().cloned().unwrap_or_else(|| vec![DEFAULT_AUDIENCE.to_owned()]),
         role_assignments: cfg.role_assignments.known().cloned().unwrap_or_default(),
-        tags: common::tags_all(default_tags, &env, cfg.tags.known()),
+        tags: common::with_owner(
+            common::tags_all(default_tags, &env, cfg.tags.known()),
+            "trench_workload_identity",
+            &spec::identity_name(cfg.name.known().map(String::as_str).unwrap_or_default(), &env),
+        ),
         env,
     })
 }

@@ -289,17 +289,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     found.sort_by(|(a, _), (b, _)| (a.scope.to_ascii_lowercase(), &a.role).cmp(&(b.scope.to_ascii_lowercase(), &b.role)));
 
     // User tags: what the identity carries beyond trench's and the provider's.
-    let conventional = ["owner", "environment", "cost-center", "purpose"];
-    let defaults = common::tags_all(&azure.default_tags, &env, None);
-    let user_tags: BTreeMap<String, String> = tags
-        .iter()
-        .filter(|(k, v)| {
-            *k != "environment"
-                && !(conventional.contains(&k.as_str()) && defaults.get(*k) == Some(*v))
-                && azure.default_tags.get(*k) != Some(*v)
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let user_tags = common::user_tags(&tags, &azure.default_tags, &env);
     let spec = IdentitySpec {
         subscription: uai.subscription.clone(),
         resource_group: uai.resource_group.clone().unwrap_or_default(),
@@ -310,7 +300,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
         service_accounts: service_accounts.clone(),
         audiences: audiences.clone(),
         role_assignments: found.iter().map(|(r, _)| r.clone()).collect(),
-        tags: common::tags_all(&azure.default_tags, &env, Some(&user_tags)),
+        tags: common::with_owner(common::tags_all(&azure.default_tags, &env, Some(&user_tags)), "trench_workload_identity", uai.name()),
     };
     let ras = &spec.role_assignments;
     let (sas, auds) = (to_value(&service_accounts), to_value(&audiences));

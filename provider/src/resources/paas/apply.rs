@@ -140,7 +140,7 @@ pub(super) fn computed_from(spec: &BundleSpec, b: &Bodies) -> BundleComputed {
             })
             .collect(),
     );
-    c.tags_all = Val::Known(spec.tags.clone());
+    c.tags_all = Val::Known(common::visible_tags(&spec.tags));
     c.drift = Val::Known(Vec::new());
     c.api_versions = Val::Known(super::api_versions());
     c
@@ -480,11 +480,12 @@ fn existing(spec: &BundleSpec, b: &Bodies) -> Vec<String> {
 async fn refuse_adoption(azure: &Azure, op: &Op, spec: &BundleSpec) -> Result<(), Diagnostics> {
     let look = op.with_action("checking for an existing");
     let i = &spec.ids;
-    common::refuse_existing_group(azure, op, &i.data_rg_id(), "data_resource_group_name", &i.key_vault_id()).await?;
+    common::refuse_existing_group(azure, op, &i.data_rg_id(), &spec.tags, "data_resource_group_name", &i.key_vault_id()).await?;
     let ids = [i.key_vault_id(), i.postgresql_id(), i.acr_id(), i.service_bus_id()];
     let found = futures::future::join_all(ids.iter().map(|id| azure.arm.get(&look, id))).await;
     for (id, r) in ids.iter().zip(found) {
-        if r.map_err(Diagnostics::from)?.is_some() {
+        // Ours, from an apply that did not finish, is resumed.
+        if r.map_err(Diagnostics::from)?.is_some_and(|b| !common::owned_by(&b, &spec.tags)) {
             return Err(Diagnostics::error(
                 format!("{} already exists", id.display()),
                 format!(

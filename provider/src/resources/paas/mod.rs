@@ -375,10 +375,11 @@ fn spec_from(subscription: &str, default_tags: &BTreeMap<String, String>, v: &Va
         _ => OnSoftDeleted::Fail,
     };
     let purge_protection = cfg.key_vault_purge_protection.known() == Some(&true);
+    let names = names(&env, &cfg);
     Ok(BundleSpec {
-        ids: BundleIds { subscription, names: names(&env, &cfg) },
+        tags: common::with_owner(common::tags_all(default_tags, &env, cfg.tags.known()), "trench_paas_bundle", &names.key_vault),
+        ids: BundleIds { subscription, names },
         location: need(cfg.location.known().cloned(), "location")?,
-        tags: common::tags_all(default_tags, &env, cfg.tags.known()),
         endpoint_subnet: parse(&subnet)?,
         dns_vnets,
         firewall_public_ip: cfg.firewall_public_ip.known().cloned(),

@@ -392,12 +392,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     skeleton.insert("key_vault_on_soft_deleted".into(), Value::string("fail"));
     skeleton.insert("key_vault_purge_on_destroy".into(), Value::Bool(!purge_protection));
     // User tags: what is on the vault beyond trench's and the provider's.
-    let defaults = common::tags_all(&azure.default_tags, &env, None);
-    let user_tags: BTreeMap<String, String> = tags
-        .iter()
-        .filter(|(k, v)| k.as_str() != "environment" && defaults.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let user_tags = common::user_tags(&tags, &azure.default_tags, &env);
     if !user_tags.is_empty() {
         skeleton.insert("tags".into(), Value::Map(user_tags.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect()));
     }

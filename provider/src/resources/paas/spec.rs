@@ -541,7 +541,11 @@ pub(crate) mod tests {
         BundleSpec {
             ids: BundleIds { subscription: SUB.into(), names },
             location: "westeurope".into(),
-            tags: crate::resources::common::tags_all(&BTreeMap::new(), "dev", None),
+            tags: crate::resources::common::with_owner(
+                crate::resources::common::tags_all(&BTreeMap::new(), "dev", None),
+                "trench_paas_bundle",
+                "trench-core-kv-dev",
+            ),
             endpoint_subnet: vnet("rg-trench-aks-dev", "trench-aks-vnet-dev").child("subnets", "private-endpoints"),
             // Sorted, as spec_from keeps them.
             dns_vnets: vec![vnet("rg-trench-aks-dev", "trench-aks-vnet-dev"), vnet("rg-trench-core-dev", "trench-core-vnet-dev")],

@@ -133,7 +133,7 @@ pub(super) fn spec_from(subscription: &str, default_tags: &BTreeMap<String, Stri
     };
     let env = cfg.environment.known().cloned().unwrap_or_default();
     Ok(SpokeSpec {
-        tags: common::tags_all(default_tags, &env, cfg.tags.known()),
+        tags: common::with_owner(common::tags_all(default_tags, &env, cfg.tags.known()), "trench_spoke", &ids.names.vnet),
         env,
         location: cfg.location.known().cloned(),
         route_table_subnets: cfg.route_table_subnets.known().cloned().unwrap_or_else(|| vec![super::NODES_SUBNET.to_owned()]),
@@ -171,7 +171,7 @@ pub(super) fn computed_from(spec: &SpokeSpec, b: &Bodies, drift: Vec<String>) ->
         hub_to_spoke_peering_id: Val::Known(i.hub_peering_id().to_string()),
         spoke_to_hub_peering_id: Val::Known(i.spoke_peering_id().to_string()),
         peering_state: Val::Known(peering_state),
-        tags_all: Val::Known(spec.tags.clone()),
+        tags_all: Val::Known(common::visible_tags(&spec.tags)),
         drift: Val::Known(drift),
         api_versions: Val::Known(super::api_versions()),
     }
@@ -366,11 +366,11 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &mut SpokeSpec, creating: bool,
     let existing_vnet = arm.get(&read, &i.vnet_id()).await?;
     if creating
         && existing_vnet.is_none()
-        && let Err(d) = common::refuse_existing_group(azure, op, &i.rg_id(), "resource_group_name", &i.vnet_id()).await
+        && let Err(d) = common::refuse_existing_group(azure, op, &i.rg_id(), &spec.tags, "resource_group_name", &i.vnet_id()).await
     {
         return Err(Failure::Refused(d));
     }
-    if creating && existing_vnet.is_some() {
+    if creating && existing_vnet.as_ref().is_some_and(|v| !common::owned_by(v, &spec.tags)) {
         return Err(Failure::Refused(Diagnostics::error(
             format!("{} already exists", i.vnet_id().display()),
             format!(

@@ -204,17 +204,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
         hub_to_spoke: hub_peering_name,
         spoke_to_hub: spoke_peering.get("name").and_then(Json::as_str).unwrap_or("").to_owned(),
     };
-    let conventional = ["owner", "environment", "cost-center", "purpose"];
-    let defaults = common::tags_all(&azure.default_tags, &env, None);
-    let user_tags: BTreeMap<String, String> = tags
-        .iter()
-        .filter(|(k, v)| {
-            !(conventional.contains(&k.as_str()) && defaults.get(*k) == Some(*v))
-                && azure.default_tags.get(*k) != Some(*v)
-                && *k != "environment"
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let user_tags = common::user_tags(&tags, &azure.default_tags, &env);
     let mut skeleton: BTreeMap<String, Value> = super::schema().block.attributes.iter().map(|a| (a.name.clone(), Value::Null)).collect();
     skeleton.insert("timeouts".into(), Value::Null);
     skeleton.insert("environment".into(), Value::string(&env));
