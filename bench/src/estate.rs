@@ -20,71 +20,11 @@ use serde_json::Value as Json;
 use trench_e2e::sim::Sim;
 use trench_e2e::terraform::Workspace;
 
+use crate::estate_hcl::{HEADER, NETWORK, full, workspace};
 use crate::report::{Figure, at_most};
 
 /// Armsim's clock for the apply figures: a firewall takes 18 s, AKS 24 s.
 const SCALE: f64 = 0.05;
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    trench = { source = "trench-lab/trench" }
-  }
-}
-provider "trench" {}
-variable "pg_password" {
-  type      = string
-  sensitive = true
-  ephemeral = true
-}
-"#;
-
-const NETWORK: &str = r#"
-resource "trench_hub" "core" {
-  environment   = "dev"
-  location      = "westeurope"
-  address_space = ["10.0.0.0/16"]
-}
-resource "trench_spoke" "aks" {
-  environment         = "dev"
-  hub_id              = trench_hub.core.id
-  hub_address_space   = trench_hub.core.address_space
-  firewall_private_ip = trench_hub.core.firewall_private_ip
-  address_space       = ["10.1.0.0/16"]
-}
-"#;
-
-const REST: &str = r#"
-resource "trench_paas_bundle" "this" {
-  environment                          = "dev"
-  location                             = "westeurope"
-  resource_group_name                  = trench_hub.core.resource_group_name
-  private_endpoint_subnet_id           = trench_spoke.aks.subnet_ids["private-endpoints"]
-  dns_zone_vnet_ids                    = [trench_hub.core.id, trench_spoke.aks.id]
-  firewall_public_ip                   = trench_hub.core.firewall_public_ip
-  postgresql_administrator_password_wo = var.pg_password
-}
-resource "trench_private_aks" "main" {
-  environment                = "dev"
-  location                   = "westeurope"
-  subnet_id                  = trench_spoke.aks.subnet_ids["aks-nodes"]
-  firewall_policy_id         = trench_hub.core.firewall_policy_id
-  acr_id                     = trench_paas_bundle.this.acr_id
-  log_analytics_workspace_id = trench_paas_bundle.this.log_analytics_workspace_id
-}
-resource "trench_workload_identity" "catalog" {
-  environment         = "dev"
-  name                = "catalog-api"
-  location            = "westeurope"
-  resource_group_name = trench_hub.core.resource_group_name
-  oidc_issuer_url     = trench_private_aks.main.oidc_issuer_url
-  service_accounts    = [{ namespace = "catalog", name = "api" }]
-  role_assignments = [
-    { scope = trench_paas_bundle.this.key_vault_id, role = "Key Vault Secrets User" },
-    { scope = trench_paas_bundle.this.service_bus_id, role = "Azure Service Bus Data Sender" },
-  ]
-}
-"#;
 
 /// One object: its composite, its ARM type and what Azure needs first.
 /// `after` names objects (`h.fw`) or whole composites (`hub`).
@@ -149,12 +89,14 @@ const ESTATE: &[Node] = &[
     n("i.ra2", "identity", "Microsoft.Authorization/roleAssignments", &["i.uai", "b.sb"]),
 ];
 
-/// Which composites reference which, as the configuration above does.
+/// Which composites reference which, as modules/estate wires them: the
+/// cluster names the registry and the workspace by id (and waits for them
+/// itself) instead of waiting for the whole bundle.
 const REFERENCES: &[(&str, &[&str])] = &[
     ("hub", &[]),
     ("spoke", &["hub"]),
     ("bundle", &["hub", "spoke"]),
-    ("aks", &["hub", "spoke", "bundle"]),
+    ("aks", &["hub", "spoke"]),
     ("identity", &["hub", "aks", "bundle"]),
 ];
 
@@ -205,15 +147,6 @@ fn figure(name: &str, value: f64, unit: &str, anchor: &str) -> Figure {
     }
 }
 
-fn workspace(sim: &Sim, body: &str) -> Workspace {
-    let mut ws = Workspace::new(&format!("{HEADER}{body}"));
-    // What an operator runs: no test-only polling or retry settings.
-    ws.env = sim.provider_env().into_iter().filter(|(k, _)| !k.starts_with("TRENCH_RETRY") && !k.starts_with("TRENCH_POLL")).collect();
-    ws.env.push(("TF_VAR_pg_password".into(), "Bench-Passw0rd!".into()));
-    ws.tf(&["init", "-input=false"]).ok();
-    ws
-}
-
 fn apply_secs(ws: &Workspace) -> f64 {
     let t = Instant::now();
     ws.tf(&["apply", "-auto-approve", "-input=false"]).ok();
@@ -242,7 +175,7 @@ async fn apply_figures() -> Vec<Figure> {
     out.push(figure("hub + spoke apply, wall", net_wall, "s", &format!("armsim at time-scale {SCALE}")));
     out.push(figure("hub + spoke critical path of armsim's durations", net_path, "s", "the dependency graph is the limit"));
     out.push(at_most("hub + spoke apply / critical path", net_wall / net_path, "x", 1.10, "the dependency graph is the limit"));
-    ws.write("main.tf", &format!("{HEADER}{NETWORK}{REST}"));
+    ws.write("main.tf", &format!("{HEADER}{}", full()));
     let full_path = critical_path(ESTATE, REFERENCES, &d, true);
     let object_path = critical_path(ESTATE, REFERENCES, &d, false);
     let t = Instant::now();
@@ -262,7 +195,7 @@ async fn apply_figures() -> Vec<Figure> {
         "full estate apply / critical path (object graph)",
         full_wall / object_path,
         "x",
-        &format!("floor {object_path:.1} s if every object were its own resource: AKS waits for the whole bundle (PostgreSQL) only because it references the registry and workspace in it"),
+        &format!("floor {object_path:.1} s if every object were its own resource"),
     ));
 
     // A no-change plan: every owned object read once, nothing written.
@@ -306,7 +239,7 @@ async fn refresh_figures() -> Vec<Figure> {
     let sim = sim.restart(&["--throttle", "real"]);
     let mut ws = ws;
     ws.env = sim.provider_env().into_iter().filter(|(k, _)| !k.starts_with("TRENCH_RETRY") && !k.starts_with("TRENCH_POLL")).collect();
-    ws.env.push(("TF_VAR_pg_password".into(), "Bench-Passw0rd!".into()));
+    ws.env.push(("TF_VAR_pg_password".into(), crate::estate_hcl::PASSWORD.into()));
     sim.admin(reqwest::Method::DELETE, "journal", None).await;
     let t = Instant::now();
     let r = ws.tf(&["plan", "-refresh-only", "-input=false", "-detailed-exitcode"]);
@@ -415,8 +348,12 @@ mod tests {
         .collect();
         let composite = critical_path(ESTATE, REFERENCES, &d, true);
         let objects = critical_path(ESTATE, REFERENCES, &d, false);
-        // firewall, then the bundle's PostgreSQL and its endpoint, then AKS; object by object AKS follows the firewall.
-        assert_eq!(composite, 360.0 + 360.0 + 60.0 + 480.0);
+        // Both: the firewall, then AKS (the bundle's PostgreSQL and endpoint run beside the cluster).
+        assert_eq!(composite, 360.0 + 480.0);
         assert_eq!(objects, 360.0 + 480.0);
+        // Were the cluster to wait for the bundle, PostgreSQL and its endpoint would come first.
+        let waiting: Vec<(&str, &[&str])> =
+            REFERENCES.iter().map(|(c, d)| if *c == "aks" { (*c, &["hub", "spoke", "bundle"][..]) } else { (*c, *d) }).collect();
+        assert_eq!(critical_path(ESTATE, &waiting, &d, true), 360.0 + 360.0 + 60.0 + 480.0);
     }
 }

@@ -5,6 +5,7 @@
 
 mod arm;
 mod estate;
+mod estate_hcl;
 mod provider;
 mod report;
 mod sim;

@@ -30,6 +30,10 @@ locals {
     storage_account = trench_paas_bundle.this.storage_account_id
   }
 
+  # The bundle's registry and workspace, by their conventional names in the hub's group.
+  acr_id                     = "${trench_hub.this.resource_group_id}/providers/Microsoft.ContainerRegistry/registries/${provider::trench::compact_name("core", "acr", var.environment)}"
+  log_analytics_workspace_id = "${trench_hub.this.resource_group_id}/providers/Microsoft.OperationalInsights/workspaces/${provider::trench::name("core", "law", var.environment)}"
+
   # Empty collections are passed as null: "not configured" to the provider.
   hub_admin_cidrs = length(var.hub.admin_cidrs) > 0 ? var.hub.admin_cidrs : null
   tags            = length(var.tags) > 0 ? var.tags : null
@@ -119,8 +123,12 @@ resource "trench_private_aks" "this" {
   node_pools             = length(var.aks.node_pools) > 0 ? var.aks.node_pools : null
   admin_group_object_ids = length(var.aks.admin_group_object_ids) > 0 ? var.aks.admin_group_object_ids : null
 
-  acr_id                     = trench_paas_bundle.this.acr_id
-  log_analytics_workspace_id = trench_paas_bundle.this.log_analytics_workspace_id
+  # Built from the conventional names, not read from the bundle, so the
+  # cluster's long create runs beside the bundle's (PostgreSQL takes as
+  # long) instead of after it; the cluster waits for the registry and the
+  # workspace before it grants AcrPull and sends its logs.
+  acr_id                     = local.acr_id
+  log_analytics_workspace_id = local.log_analytics_workspace_id
 
   tags = local.tags
 }

@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 
 use super::spec::{AksIds, AksSpec, spec_from};
 use super::{AksComputed, default_timeouts};
-use crate::arm::{ArmError, Op, ResourceId};
+use crate::arm::{ArmClient, ArmError, Op, ResourceId};
 use crate::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
 use crate::resources::common::{self, Azure};
 use crate::resources::reconcile::{ensure, matches, unknown_as_null};
@@ -111,7 +111,7 @@ pub(super) fn computed_from(spec: &AksSpec, b: &Bodies, drift: Vec<String>) -> A
             _ => Val::Null,
         },
         diagnostic_setting_id: if spec.law.is_some() && b.diag.is_some() { Val::Known(spec.ids.diag_id().to_string()) } else { Val::Null },
-        tags_all: Val::Known(spec.tags.clone()),
+        tags_all: Val::Known(common::visible_tags(&spec.tags)),
         drift: Val::Known(drift),
         api_versions: Val::Known(super::api_versions()),
     }
@@ -126,6 +126,18 @@ pub(super) fn acr_pull(sub: &str, acr: &str, kubelet_object_id: &str) -> Option<
     // principalType always: a fresh identity is not yet in ARM's replica of the directory.
     let body = json!({ "properties": { "roleDefinitionId": role, "principalId": kubelet_object_id, "principalType": "ServicePrincipal" } });
     Some((id, body))
+}
+
+/// How long the cluster waits for the registry or workspace it names: the
+/// estate creates them beside the cluster, not before it (so the cluster
+/// need not wait for the whole PaaS bundle), and they are there long
+/// before its minutes-long create ends.
+const REFERENCED_WAIT: Duration = Duration::from_secs(10 * 60);
+
+/// Waits until a referenced object (registry, workspace) exists.
+async fn await_referenced(arm: &ArmClient, op: &Op, id: &str) -> Result<(), ArmError> {
+    let Ok(rid) = ResourceId::parse(id) else { return Ok(()) };
+    arm.wait_visible(&op.with_action("waiting for"), &rid, REFERENCED_WAIT).await.map(|_| ())
 }
 
 fn tenant(ctx: &Ctx) -> Option<String> {
@@ -238,7 +250,7 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpe
     let read = op.with_action("reading");
     let existing = arm.get(&read, &ids.cluster_id()).await?;
     let cluster = match (existing, prior) {
-        (Some(_), None) => {
+        (Some(c), None) if !common::owned_by(&c, &spec.tags) => {
             return Err(Failure::Refused(Diagnostics::error(
                 format!("{} already exists", ids.cluster_id().display()),
                 format!(
@@ -271,7 +283,8 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpe
             }
             arm.put(op, &ids.cluster_id(), &spec.cluster_body(spec.pool_profiles())).await?
         }
-        (Some(current), Some(_)) => {
+        // An update, or a create resumed on the cluster it started.
+        (Some(current), _) => {
             // Cluster-level settings: ARM's PUT carries the pools as they are.
             let pools: Vec<Json> = current_pools(&current).into_iter().map(|(_, p)| writable_profile(p)).collect();
             let mut want = spec.cluster_body(Vec::new());
@@ -285,7 +298,8 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpe
 
     let diag = async {
         match (&spec.law, spec.diag_body()) {
-            (Some(_), Some(body)) => {
+            (Some(law), Some(body)) => {
+                await_referenced(arm, op, law).await?;
                 let d = ensure(arm, op, &ids.diag_id(), &body, None).await?;
                 keep(bodies, |b| b.diag = Some(d));
             }
@@ -302,6 +316,7 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpe
             arm.delete(&op.with_action("removing"), &id).await?;
         }
         if let Some((id, body)) = spec.acr.as_ref().and_then(|acr| acr_pull(&ids.subscription, acr, &kubelet)) {
+            await_referenced(arm, op, spec.acr.as_deref().unwrap_or_default()).await?;
             let a = match arm.get(&read, &id).await? {
                 Some(a) if matches(&body, &a) => a,
                 _ => arm.put_retrying(op, &id, &body, &["PrincipalNotFound"], PRINCIPAL_REPLICATION).await?,
