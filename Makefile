@@ -9,7 +9,7 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
 MIRROR   := $(HOME)/.terraform.d/plugins/registry.terraform.io/trench-lab/trench/$(VERSION)/$(OS)_$(ARCH)
 CARGO    ?= cargo
 
-.PHONY: help build install test lint bench fmt sim generate docs demo demo-destroy
+.PHONY: help build install test lint bench reliability fmt sim generate docs demo demo-destroy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ demo-destroy: ## tear the demo estate down and remove .trench/demo
 
 sim: ## run the ARM simulator on https://127.0.0.1:8443 (state in .trench/sim; TIME_SCALE defaults to 0.01)
 	$(CARGO) run --release -p trench-armsim -- serve --listen 127.0.0.1:8443 --state-dir .trench/sim --time-scale $(or $(TIME_SCALE),0.01)
+
+reliability: ## fault soak, crash and interrupt, drift, bad input, fuzzing and security suites (one line per suite)
+	$(CARGO) build --release --workspace --bins
+	target/release/trench-reliability $(RELIABILITY_ARGS)
 
 bench: ## measure every figure (release build) into bench/results.json
 	$(CARGO) build --release --workspace --bins

@@ -97,6 +97,21 @@ impl Sim {
         serde_json::from_str(&text).unwrap_or(Json::Null)
     }
 
+    /// Calls the admin API, returning the error status and text instead of panicking.
+    pub async fn try_admin(&self, method: reqwest::Method, path: &str, body: Option<Json>) -> Result<Json, String> {
+        let mut r = self.http.request(method, format!("{}/_sim/{path}", self.endpoint));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let rsp = r.send().await.map_err(|e| e.to_string())?;
+        let status = rsp.status();
+        let text = rsp.text().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("{status} {text}"));
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Json::Null))
+    }
+
     /// `/_sim/stats`.
     pub async fn stats(&self) -> Json {
         self.admin(reqwest::Method::GET, "stats", None).await
