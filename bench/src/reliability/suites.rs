@@ -135,10 +135,7 @@ pub async fn fault_soak(seed: u64, trials: u64) -> Outcome {
             e => e,
         };
         let stats = sim.stats().await;
-        let faults = stats["faults"]
-            .as_u64()
-            .or_else(|| stats["by_fault"].as_object().map(|m| m.values().filter_map(Json::as_u64).sum()))
-            .unwrap_or(0);
+        let faults = stats["faults_injected"].as_u64().unwrap_or(0);
         println!(
             "fault-soak seed {s}: {} ({faults} faults injected{})",
             if outcome.is_ok() { "ok" } else { "FAILED" },
@@ -420,10 +417,12 @@ pub async fn bad_input() -> Outcome {
         trials += 1;
         let root = tempfile::tempdir().unwrap();
         let repo = trench_e2e::repo_root();
-        let modules = root.path().join("modules/estate");
-        std::fs::create_dir_all(&modules).unwrap();
-        for f in ["variables.tf", "outputs.tf"] {
-            std::fs::copy(repo.join("modules/estate").join(f), modules.join(f)).unwrap();
+        for m in ["estate", "spoke"] {
+            let dst = root.path().join("modules").join(m);
+            std::fs::create_dir_all(&dst).unwrap();
+            for f in std::fs::read_dir(repo.join("modules").join(m)).unwrap().filter_map(Result::ok).filter(|f| f.path().is_file()) {
+                std::fs::copy(f.path(), dst.join(f.file_name())).unwrap();
+            }
         }
         std::fs::create_dir_all(root.path().join("env/dev")).unwrap();
         std::fs::write(root.path().join("env/dev/estate.toml"), &e.estate).unwrap();
@@ -495,6 +494,7 @@ pub async fn security() -> Outcome {
         let mut ws = Workspace::new(&format!("{}data \"trench_hub\" \"x\" {{ environment = \"dev\" }}\n", crate::estate::HEADER));
         ws.env.push(("TRENCH_ARM_ENDPOINT".into(), "http://arm.example.com/".into()));
         ws.env.push(("ARM_SUBSCRIPTION_ID".into(), "00000000-0000-4000-8000-000000000002".into()));
+        ws.env.push(("TF_VAR_pg_password".into(), crate::estate::PASSWORD.into()));
         ws.tf(&["init", "-input=false"]);
         let r = ws.tf(&["plan", "-input=false"]);
         if r.code == 0 || !r.all().contains("only HTTPS is allowed except to loopback") {

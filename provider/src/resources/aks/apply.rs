@@ -248,6 +248,10 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpe
     let arm = &*azure.arm;
     let ids = &spec.ids;
     let read = op.with_action("reading");
+    // Container Insights names the workspace in the cluster itself.
+    if let Some(law) = &spec.law {
+        await_referenced(arm, op, law).await?;
+    }
     let existing = arm.get(&read, &ids.cluster_id()).await?;
     let cluster = match (existing, prior) {
         (Some(c), None) if !common::owned_by(&c, &spec.tags) => {
@@ -298,8 +302,7 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpe
 
     let diag = async {
         match (&spec.law, spec.diag_body()) {
-            (Some(law), Some(body)) => {
-                await_referenced(arm, op, law).await?;
+            (Some(_), Some(body)) => {
                 let d = ensure(arm, op, &ids.diag_id(), &body, None).await?;
                 keep(bodies, |b| b.diag = Some(d));
             }
