@@ -106,6 +106,36 @@ pub fn patch<T: Serialize>(target: &mut Value, patch: &T) -> Result<(), Diagnost
     Ok(())
 }
 
+/// A composite's static validation: its typed configuration checked by
+/// `check`, plus its `timeouts` block.
+pub fn validate<C: serde::de::DeserializeOwned>(config: &Value, defaults: Timeouts, check: fn(&C) -> Diagnostics) -> Diagnostics {
+    let mut d = match crate::value::from_value::<C>(config) {
+        Ok(c) => check(&c),
+        Err(e) => e.into(),
+    };
+    if let Err(t) = timeouts(config, defaults) {
+        d.extend(t);
+    }
+    d
+}
+
+/// The replacement warnings of a plan turned into refusals: the
+/// resource's `allow_replacement` guard, saying what replacing destroys.
+pub fn refuse_replacement(warnings: Diagnostics, destroys: &str) -> Diagnostics {
+    Diagnostics(
+        warnings
+            .0
+            .into_iter()
+            .map(|w| crate::framework::Diagnostic {
+                severity: crate::framework::Severity::Error,
+                summary: format!("{} (refused)", w.summary),
+                detail: format!("{} {destroys} Set `allow_replacement = true` to accept, or revert the change.", w.detail),
+                path: w.path,
+            })
+            .collect(),
+    )
+}
+
 /// Timeouts from a resource value, or the diagnostic.
 pub fn timeouts(v: &Value, defaults: Timeouts) -> Result<Timeouts, Diagnostics> {
     Timeouts::from_value(v, defaults)

@@ -24,8 +24,7 @@ use crate::conventions::{self, AzureType};
 use crate::framework::plan::{self, ReplaceRule};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::{
-    ApplyRequest, AttrPath, Attribute, Block, Ctx, Diagnostics, Mode, Nesting, PlanRequest, Planned, Resource, Schema, Severity,
-    StateResult,
+    ApplyRequest, AttrPath, Attribute, Block, Ctx, Diagnostics, Mode, Nesting, PlanRequest, Planned, Resource, Schema, StateResult,
 };
 use crate::resources::{cidr, common};
 use crate::value::{Type, Val, Value, from_value};
@@ -511,14 +510,7 @@ impl Resource for PrivateAks {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut d = match from_value::<AksConfig>(config) {
-            Ok(c) => validate_config(&c),
-            Err(e) => e.into(),
-        };
-        if let Err(t) = common::timeouts(config, default_timeouts()) {
-            d.extend(t);
-        }
-        d
+        common::validate::<AksConfig>(config, default_timeouts(), validate_config)
     }
 
     async fn plan(&self, ctx: &Ctx, req: PlanRequest) -> Planned {
@@ -541,16 +533,7 @@ impl Resource for PrivateAks {
         let (requires_replace, warnings) = plan::requires_replace(&req.prior, &planned, &replace_rules(), "cluster");
         if !requires_replace.is_empty() && cfg.allow_replacement.known() != Some(&true) {
             // Anchor: surprise AKS recreations. Refuse, saying why.
-            let mut refused = Diagnostics::new();
-            for w in warnings.0 {
-                refused.0.push(crate::framework::Diagnostic {
-                    severity: Severity::Error,
-                    summary: format!("{} (refused)", w.summary),
-                    detail: format!("{} Replacing a cluster deletes it and every workload on it. Set `allow_replacement = true` to accept, or revert the change.", w.detail),
-                    path: w.path,
-                });
-            }
-            return fail(refused);
+            return fail(common::refuse_replacement(warnings, "Replacing a cluster deletes it and every workload on it."));
         }
         d.extend(warnings);
         let pc: AksConfig = match from_value(&planned) {

@@ -564,14 +564,7 @@ impl Resource for Hub {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut d = match from_value::<HubConfig>(config) {
-            Ok(cfg) => validate_config(&cfg),
-            Err(e) => e.into(),
-        };
-        if let Err(t) = common::timeouts(config, default_timeouts()) {
-            d.extend(t);
-        }
-        d
+        common::validate::<HubConfig>(config, default_timeouts(), validate_config)
     }
 
     async fn plan(&self, ctx: &Ctx, req: PlanRequest) -> Planned {

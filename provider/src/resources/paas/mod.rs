@@ -33,8 +33,7 @@ use crate::arm::ResourceId;
 use crate::framework::plan::{self, ReplaceRule};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::{
-    ApplyRequest, AttrPath, Attribute, Block, Ctx, Diagnostic, Diagnostics, Nesting, PlanRequest, Planned, Resource, Schema, Severity,
-    StateResult,
+    ApplyRequest, AttrPath, Attribute, Block, Ctx, Diagnostics, Nesting, PlanRequest, Planned, Resource, Schema, StateResult,
 };
 use crate::resources::common;
 use crate::value::{Number, Type, Val, Value, from_value};
@@ -466,14 +465,7 @@ impl Resource for PaasBundle {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut d = match from_value::<BundleConfig>(config) {
-            Ok(c) => validate_config(&c),
-            Err(e) => e.into(),
-        };
-        if let Err(t) = common::timeouts(config, default_timeouts()) {
-            d.extend(t);
-        }
-        d
+        common::validate::<BundleConfig>(config, default_timeouts(), validate_config)
     }
 
     async fn plan(&self, ctx: &Ctx, req: PlanRequest) -> Planned {
@@ -494,20 +486,10 @@ impl Resource for PaasBundle {
         fill_defaults(&mut planned, &req.config, &cfg);
         let (requires_replace, warnings) = plan::requires_replace(&req.prior, &planned, &replace_rules(), "bundle");
         if !requires_replace.is_empty() && cfg.allow_replacement.known() != Some(&true) {
-            let refused = warnings
-                .0
-                .into_iter()
-                .map(|w| Diagnostic {
-                    severity: Severity::Error,
-                    summary: format!("{} (refused)", w.summary),
-                    detail: format!(
-                        "{} Replacing the bundle deletes the PostgreSQL server with its data, the vault with its secrets and the registry with its images. Set `allow_replacement = true` to accept, or revert the change.",
-                        w.detail
-                    ),
-                    path: w.path,
-                })
-                .collect();
-            return fail(Diagnostics(refused));
+            return fail(common::refuse_replacement(
+                warnings,
+                "Replacing the bundle deletes the PostgreSQL server with its data, the vault with its secrets and the registry with its images.",
+            ));
         }
         d.extend(warnings);
         let pc: BundleConfig = match from_value(&planned) {

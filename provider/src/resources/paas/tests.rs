@@ -7,6 +7,7 @@ use serde_json::json;
 use super::apply::{Bodies, Slot, slots};
 use super::spec::tests::{SUB, sample};
 use super::*;
+use crate::framework::Severity;
 use crate::value::Value;
 
 fn config(pairs: &[(&str, Value)]) -> Value {

@@ -350,14 +350,7 @@ impl Resource for Spoke {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut d = match from_value::<SpokeConfig>(config) {
-            Ok(c) => validate_config(&c),
-            Err(e) => e.into(),
-        };
-        if let Err(t) = common::timeouts(config, default_timeouts()) {
-            d.extend(t);
-        }
-        d
+        common::validate::<SpokeConfig>(config, default_timeouts(), validate_config)
     }
 
     async fn plan(&self, ctx: &Ctx, req: PlanRequest) -> Planned {
