@@ -178,7 +178,8 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         say(format!("  principal:     {}", running.client_id()));
     }
     say(format!("  CA:            {}", running.ca_file().display()));
-    say(format!("  state:         {}", running.sim().state_dir().join("armsim.json").display()));
+    say(format!("  connection:    {}", running.sim().state_dir().join("armsim.json").display()));
+    say(format!("  state:         {}", running.sim().state_dir().join("state.json").display()));
     say(format!("  admin API:     {}/_sim/health", running.endpoint()));
     drop(out);
 

@@ -69,11 +69,11 @@ impl From<ArmError> for Reply {
     }
 }
 
-/// `Retry-After` (integer seconds) or, below one second, `retry-after-ms` with `Retry-After: 0`.
+/// `Retry-After` (integer seconds) or, below one second, only `retry-after-ms`: clients that read
+/// `Retry-After` first treat `0` as "no hint" and fall back to their 30 s default poll interval.
 pub(crate) fn retry_after(r: &mut Reply, ms: i64) {
     let ms = ms.max(0);
     if ms < 1000 {
-        r.push_header("retry-after", "0");
         r.push_header("retry-after-ms", ms.to_string());
     } else {
         r.push_header("retry-after", ((ms + 999) / 1000).to_string());

@@ -88,9 +88,23 @@ fn canonical_id(st: &State, sim: &Sim, p: &ResPath, spec: &Spec, parent_key: Opt
     format!("{scope}/providers/{}/{}/{}", spec.namespace(), segs.join("/"), p.name())
 }
 
-fn conflict(spec: &Spec, op: &Operation, base: &str, id: &str) -> ArmError {
+fn conflict(st: &State, spec: &Spec, op: &Operation, base: &str, id: &str) -> ArmError {
     let url = ops::status_url(base, op);
     let code = if op.conflict_code.is_empty() { spec.conflict_code } else { op.conflict_code.as_str() };
+    // AKS words it its own way (and clients match on the words: the code alone also means quota).
+    if spec.namespace() == "Microsoft.ContainerService" {
+        let shown = match st.get(&op.resource_key).map(|r| &r.prov) {
+            Some(Prov::Pending { shown, .. }) => shown.clone(),
+            _ => "Updating".to_owned(),
+        };
+        return ArmError::new(
+            409,
+            code,
+            format!(
+                "Operation is not allowed: Another operation ({shown}) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details"
+            ),
+        );
+    }
     ArmError::new(
         409,
         code,
@@ -204,7 +218,7 @@ fn put_locked(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str,
     let lk = lock_key(spec, &key, parent_key.as_deref());
     if let Some(op) = st.running_on(&lk).or_else(|| st.running_on(&key)) {
         let id = existing.map(|e| e.id.clone()).unwrap_or_else(|| key.clone());
-        return Err(conflict(spec, op, &req.base, &id));
+        return Err(conflict(&st, spec, op, &req.base, &id));
     }
     let id = canonical_id(&st, sim, p, spec, parent_key.as_deref(), existing);
     let mut body = match (patch, existing) {
@@ -497,7 +511,7 @@ pub(crate) fn delete(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api
     }
     let lk = lock_key(spec, &key, parent_key.as_deref());
     if let Some(op) = st.running_on(&lk).or_else(|| st.running_on(&key)) {
-        return Err(conflict(spec, op, &req.base, &id));
+        return Err(conflict(&st, spec, op, &req.base, &id));
     }
     check_preconditions(&st, cfg, req, Some(res))?;
     spec.hooks.check_delete(&st, res)?;

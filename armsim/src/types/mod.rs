@@ -25,16 +25,17 @@ pub(crate) mod servicebus;
 pub(crate) mod storage;
 pub(crate) mod vnet;
 
-/// api-versions accepted per namespace: the spec's latest stable and the ones azurerm uses.
+/// api-versions accepted per namespace: the spec's latest stable, the ones azurerm uses and the
+/// defaults of the current Azure SDKs (so SDK scripts run against armsim unpinned).
 pub(crate) mod versions {
-    pub const NETWORK: &[&str] = &["2025-09-01", "2025-01-01"];
+    pub const NETWORK: &[&str] = &["2026-03-01", "2025-09-01", "2025-01-01"];
     pub const PRIVATE_DNS: &[&str] = &["2024-06-01"];
     pub const ACR: &[&str] = &["2025-11-01"];
-    pub const AKS: &[&str] = &["2026-05-01", "2026-04-01", "2025-10-01"];
+    pub const AKS: &[&str] = &["2026-08-01", "2026-05-01", "2026-04-01", "2025-10-01"];
     pub const AUTHZ: &[&str] = &["2022-04-01"];
     pub const ROLE_DEFINITIONS: &[&str] = &["2022-04-01", "2022-05-01-preview"];
     pub const MSI: &[&str] = &["2024-11-30"];
-    pub const KEYVAULT: &[&str] = &["2026-02-01"];
+    pub const KEYVAULT: &[&str] = &["2026-05-15", "2026-02-01"];
     pub const POSTGRES: &[&str] = &["2025-08-01"];
     pub const SERVICEBUS: &[&str] = &["2026-01-01", "2024-01-01"];
     pub const COSMOS: &[&str] = &["2026-03-15", "2025-10-15"];
