@@ -450,9 +450,11 @@ impl ArmClient {
         {
             return Outcome::Register(ns);
         }
-        // PostgreSQL's ServerBusy is the same "one operation at a time" refusal.
+        // PostgreSQL's ServerBusy and AKS's OperationNotAllowed "Another operation (…) is in
+        // progress" are the same "one operation at a time" refusal.
         let contention = e.has_code("AnotherOperationInProgress")
             || e.has_code("ServerBusy")
+            || (s == StatusCode::CONFLICT && e.is_operation_in_progress())
             || (s == StatusCode::TOO_MANY_REQUESTS && (e.has_code("RetryableError") || e.has_code("RetryableErrorDueToAnotherOperation")));
         if contention {
             let wait = rsp.retry_after().unwrap_or_else(|| self.backoff(attempt.min(4)));

@@ -44,6 +44,12 @@ impl ErrorDetail {
         self.code.eq_ignore_ascii_case(code) || self.details.iter().any(|d| d.has_code(code))
     }
 
+    /// AKS's `OperationNotAllowed` for "another operation is in progress": the
+    /// same code also reports quota and SKU refusals, so only the words tell.
+    pub fn is_operation_in_progress(&self) -> bool {
+        self.has_code("OperationNotAllowed") && self.message.to_ascii_lowercase().contains("is in progress")
+    }
+
     fn render(&self, depth: usize, out: &mut String) {
         let pad = "  ".repeat(depth);
         out.push_str(&format!("{pad}{}: {}", self.code, self.message));
@@ -169,7 +175,9 @@ impl ArmError {
     }
 
     fn hint(&self) -> Option<String> {
-        let code = self.code()?;
+        let in_progress = matches!(&self.kind,
+            ArmErrorKind::Response { error, .. } | ArmErrorKind::OperationFailed { error, .. } if error.is_operation_in_progress());
+        let code = if in_progress { "AnotherOperationInProgress" } else { self.code()? };
         let h = match code {
             "AuthorizationFailed" | "LinkedAuthorizationFailed" => {
                 "the identity Terraform runs as lacks permission for this action on this scope. Grant it a role there (Contributor for resources, plus User Access Administrator or Role Based Access Control Administrator for role assignments) and run apply again."

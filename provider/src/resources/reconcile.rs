@@ -50,21 +50,33 @@ fn tags_equal(a: &Json, b: &Json) -> bool {
 }
 
 /// Makes one object match `want`: GET it (unless `known` already holds the
-/// body), PUT only if it is missing or differs. Returns the object as it now is.
+/// body), PUT only if it is missing, differs or failed. Returns the object as it now is.
 pub async fn ensure(arm: &ArmClient, op: &Op, id: &ResourceId, want: &Json, known: Option<Json>) -> Result<Json, ArmError> {
-    let mut have = match known {
+    let have = match known {
+        Some(k) if in_flight(&k) => settled(arm, op, id).await?,
         Some(k) => Some(k),
-        None => arm.get(&op.with_action("reading"), id).await?,
+        None => settled(arm, op, id).await?,
     };
-    // Still being written (by an apply that was interrupted, or by hand):
-    // compare with where that write ends, not with its first step.
-    if have.as_ref().is_some_and(in_flight) {
-        have = arm.wait_settled(&op.with_action("waiting for the running operation on"), id, in_flight).await?;
-    }
     match have {
-        Some(h) if matches(want, &h) => Ok(h),
+        Some(h) if matches(want, &h) && !failed(&h) => Ok(h),
         _ => arm.put(op, id, want).await,
     }
+}
+
+/// GETs the object and, while ARM is still writing it (an apply that was
+/// interrupted, or someone by hand), waits for that write to end: what to do
+/// next depends on where it ends, not on its first step.
+pub async fn settled(arm: &ArmClient, op: &Op, id: &ResourceId) -> Result<Option<Json>, ArmError> {
+    match arm.get(&op.with_action("reading"), id).await? {
+        Some(b) if in_flight(&b) => arm.wait_settled(&op.with_action("waiting for the running operation on"), id, in_flight).await,
+        other => Ok(other),
+    }
+}
+
+/// True if ARM's last write on the object failed: the same PUT again is how
+/// Azure reconciles it, so it never counts as matching.
+pub fn failed(body: &Json) -> bool {
+    body.pointer("/properties/provisioningState").and_then(Json::as_str).is_some_and(|s| s.eq_ignore_ascii_case("Failed"))
 }
 
 /// True while ARM is still writing the object (its provisioning state, or

@@ -11,7 +11,7 @@ use super::{AksComputed, default_timeouts};
 use crate::arm::{ArmClient, ArmError, Op, ResourceId};
 use crate::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
 use crate::resources::common::{self, Azure};
-use crate::resources::reconcile::{ensure, matches, unknown_as_null};
+use crate::resources::reconcile::{ensure, failed, matches, settled, unknown_as_null};
 use crate::resources::roles;
 use crate::value::{Val, Value};
 
@@ -252,7 +252,9 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpe
     if let Some(law) = &spec.law {
         await_referenced(arm, op, law).await?;
     }
-    let existing = arm.get(&read, &ids.cluster_id()).await?;
+    // Still being written (a create an interrupted apply started): every
+    // later step would race that operation.
+    let existing = settled(arm, op, &ids.cluster_id()).await?;
     let cluster = match (existing, prior) {
         (Some(c), None) if !common::owned_by(&c, &spec.tags) => {
             return Err(Failure::Refused(Diagnostics::error(
@@ -293,7 +295,11 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpe
             let pools: Vec<Json> = current_pools(&current).into_iter().map(|(_, p)| writable_profile(p)).collect();
             let mut want = spec.cluster_body(Vec::new());
             want["properties"].as_object_mut().map(|m| m.remove("agentPoolProfiles"));
-            let c = if matches(&want, &current) { current } else { arm.put(op, &ids.cluster_id(), &spec.cluster_body(pools)).await? };
+            let c = if matches(&want, &current) && !failed(&current) {
+                current
+            } else {
+                arm.put(op, &ids.cluster_id(), &spec.cluster_body(pools)).await?
+            };
             update_pools(azure, op, spec, &c).await?;
             arm.get(&read, &ids.cluster_id()).await?.unwrap_or(c)
         }

@@ -11,7 +11,7 @@ use super::{HubComputed, HubConfig, default_timeouts, names, spec_from};
 use crate::arm::{ArmError, Op, ResourceId};
 use crate::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
 use crate::resources::common::{self, Azure};
-use crate::resources::reconcile::{ensure, unknown_as_null};
+use crate::resources::reconcile::{ensure, failed, matches, settled, unknown_as_null};
 use crate::value::{Val, Value, from_value};
 
 /// Bodies of objects known to exist, filled in as steps finish, so a
@@ -309,7 +309,7 @@ async fn reconcile(
             arm.delete(&op.with_action("removing the jump host public IP of"), &i.jump_pip_id()).await?;
         }
         let want = spec.vm_body().expect("jump host present");
-        let existing = arm.get(&read, &i.vm_id()).await?;
+        let existing = settled(arm, op, &i.vm_id()).await?;
         // Azure cannot change the admin user, SSH keys or cloud-init of a VM.
         let existing = match existing {
             Some(vm) if !vm_identity_matches(&vm, j) => {
@@ -323,7 +323,7 @@ async fn reconcile(
             os.remove("customData");
         }
         let vm = match existing {
-            Some(h) if crate::resources::reconcile::matches(&compare, &h) => h,
+            Some(h) if matches(&compare, &h) && !failed(&h) => h,
             _ => arm.put(op, &i.vm_id(), &want).await?,
         };
         keep(bodies, |b| b.vm = Some(vm));

@@ -14,7 +14,7 @@ use super::{BundleComputed, PASSWORD, PASSWORD_VERSION, default_timeouts, spec_f
 use crate::arm::{ArmClient, ArmError, ArmErrorKind, Op, ResourceId};
 use crate::framework::{ApplyRequest, AttrPath, Ctx, Diagnostics, StateResult};
 use crate::resources::common::{self, Azure};
-use crate::resources::reconcile::{ensure, matches, unknown_as_null};
+use crate::resources::reconcile::{ensure, failed, matches, settled, unknown_as_null};
 use crate::value::{Val, Value};
 
 /// One owned object, as a key into [`Bodies`].
@@ -248,8 +248,8 @@ impl Run<'_> {
         let i = &self.spec.ids;
         let id = i.key_vault_id();
         let want = self.spec.key_vault_body(self.tenant);
-        if let Some(have) = self.arm.get(&self.op.with_action("reading"), &id).await? {
-            let b = if matches(&want, &have) { have } else { self.arm.put(self.op, &id, &want).await? };
+        if let Some(have) = settled(self.arm, self.op, &id).await? {
+            let b = if matches(&want, &have) && !failed(&have) { have } else { self.arm.put(self.op, &id, &want).await? };
             self.keep(Slot::KeyVault, b);
             return Ok(());
         }
@@ -294,12 +294,12 @@ impl Run<'_> {
     async fn server(&self) -> Step {
         self.ensure(Slot::DataRg, self.spec.data_rg_body()).await?;
         let id = self.spec.ids.postgresql_id();
-        let have = self.arm.get(&self.op.with_action("reading"), &id).await?;
+        let have = settled(self.arm, self.op, &id).await?;
         let b = match (have, self.password) {
             (_, Some(p)) => self.arm.put(self.op, &id, &self.spec.postgresql_body(Some(p))).await?,
             (Some(h), None) => {
                 let want = self.spec.postgresql_body(None);
-                if matches(&want, &h) { h } else { self.arm.put(self.op, &id, &want).await? }
+                if matches(&want, &h) && !failed(&h) { h } else { self.arm.put(self.op, &id, &want).await? }
             }
             (None, None) => {
                 return Err(Failure::Diag(Diagnostics::attr_error(
@@ -361,9 +361,9 @@ impl Run<'_> {
     async fn endpoint(&self, t: Target) -> Step {
         let id = self.spec.ids.endpoint_id(t);
         let want = self.spec.endpoint_body(t);
-        let have = self.arm.get(&self.op.with_action("reading"), &id).await?;
+        let have = settled(self.arm, self.op, &id).await?;
         let pe = match have {
-            Some(h) if matches(&want, &h) => h,
+            Some(h) if matches(&want, &h) && !failed(&h) => h,
             Some(h) => {
                 let moved = !str_at(&h, "/properties/subnet/id")
                     .is_some_and(|s| crate::arm::id::same_id(s, &self.spec.endpoint_subnet.to_string()));
