@@ -54,9 +54,11 @@ fn fault_mix(rng: &mut Rng) -> Json {
     ])
 }
 
+/// What a failed run said: its first error diagnostic (summary and detail), else its last lines.
 fn tail(s: &str) -> String {
     let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(6)..].join(" | ")
+    let from = lines.iter().position(|l| l.contains("Error:")).unwrap_or(lines.len().saturating_sub(6));
+    lines[from..].iter().take(24).copied().collect::<Vec<_>>().join(" | ")
 }
 
 /// terraform's state as JSON: every trench resource's id.
@@ -142,10 +144,22 @@ pub async fn fault_soak(seed: u64, trials: u64) -> Outcome {
             if resumed { ", one resume" } else { "" }
         );
         if let Err(e) = outcome {
-            failures.push(format!("seed {s}: {e}"));
+            let kept = keep_evidence(&sim, &format!("fault-soak-{s}")).await;
+            failures.push(format!("seed {s}: {e}{kept}"));
         }
     }
     Outcome { trials, failures }
+}
+
+/// Keeps a failed trial's armsim journal and log under `target/reliability/`
+/// so the failure can be read after the simulator is gone.
+async fn keep_evidence(sim: &Sim, label: &str) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/reliability");
+    let _ = std::fs::create_dir_all(&dir);
+    let journal = sim.try_admin(reqwest::Method::GET, "journal", None).await.unwrap_or(Json::Null);
+    let _ = std::fs::write(dir.join(format!("{label}.journal.json")), serde_json::to_vec_pretty(&journal).unwrap_or_default());
+    let _ = std::fs::copy(sim.dir.path().join("armsim.log"), dir.join(format!("{label}.armsim.log")));
+    format!(" (journal: target/reliability/{label}.journal.json)")
 }
 
 /// The provider processes terraform started.
@@ -205,7 +219,8 @@ pub async fn crash(seed: u64, trials: u64) -> Outcome {
             if again.code == 0 { converged(&sim, &ws).await } else { Err(format!("the next apply failed: {}", tail(&again.all()))) };
         println!("crash trial {i} (seed {s}, {mode} after {after:.1} s): {}", if outcome.is_ok() { "ok" } else { "FAILED" });
         if let Err(e) = outcome {
-            failures.push(format!("trial {i} (seed {s}, {mode} after {after:.1} s): {e}"));
+            let kept = keep_evidence(&sim, &format!("crash-{s}")).await;
+            failures.push(format!("trial {i} (seed {s}, {mode} after {after:.1} s): {e}{kept}"));
         }
     }
     Outcome { trials, failures }
