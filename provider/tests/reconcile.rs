@@ -50,14 +50,20 @@ async fn start_create(c: &std::sync::Arc<ArmClient>, id: &ResourceId, body: &Jso
     }
 }
 
-#[tokio::test]
-async fn an_object_still_being_created_is_waited_for_then_matched_without_a_second_put() {
-    // 480 s of AKS create at 1/500: long enough to catch it mid-create.
+/// A simulator with a cluster create under way (480 s of AKS create at
+/// 1/500: long enough to act while it runs).
+async fn mid_create() -> (Sim, std::sync::Arc<ArmClient>, ResourceId, Json, tokio::task::JoinHandle<()>) {
     let sim = Sim::start(&["--time-scale", "0.002"]);
     let c = client(&sim);
     rg(&sim, &c, "rg-aks").await;
     let (id, body) = cluster(&sim);
     let first = start_create(&c, &id, &body).await;
+    (sim, c, id, body, first)
+}
+
+#[tokio::test]
+async fn an_object_still_being_created_is_waited_for_then_matched_without_a_second_put() {
+    let (_sim, c, id, body, first) = mid_create().await;
     let before = puts(&c);
     let got = ensure(&c, &op(), &id, &body, None).await.unwrap();
     assert_eq!(state(&got), "Succeeded", "ensure returned before the create ended: {got}");
@@ -67,11 +73,7 @@ async fn an_object_still_being_created_is_waited_for_then_matched_without_a_seco
 
 #[tokio::test]
 async fn aks_another_operation_in_progress_is_waited_out_as_contention() {
-    let sim = Sim::start(&["--time-scale", "0.002"]);
-    let c = client(&sim);
-    rg(&sim, &c, "rg-aks").await;
-    let (id, body) = cluster(&sim);
-    let first = start_create(&c, &id, &body).await;
+    let (_sim, c, id, body, first) = mid_create().await;
     let mut tagged = body.clone();
     tagged["tags"] = json!({"owner": "platform"});
     let got = c.put(&op(), &id, &tagged).await.unwrap();
