@@ -85,6 +85,18 @@ pub struct Planned {
     pub diagnostics: Diagnostics,
 }
 
+impl Planned {
+    /// A plan that stops with these diagnostics and plans no state.
+    pub fn failed(diagnostics: Diagnostics) -> Planned {
+        Planned { state: Value::Null, requires_replace: Vec::new(), private: Vec::new(), diagnostics }
+    }
+
+    /// A plan of `state`, without private bytes.
+    pub fn of(state: Value, requires_replace: Vec<AttrPath>, diagnostics: Diagnostics) -> Planned {
+        Planned { state, requires_replace, private: Vec::new(), diagnostics }
+    }
+}
+
 /// An ApplyResourceChange call. `planned` is null for delete.
 #[derive(Clone, Debug)]
 pub struct ApplyRequest {

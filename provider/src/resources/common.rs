@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::arm::{ArmClient, ArmError, Op, ResourceId};
 use crate::conventions;
 use crate::framework::timeouts::Timeouts;
-use crate::framework::{Ctx, Diagnostics};
-use crate::value::{Value, to_value};
+use crate::framework::{Ctx, Diagnostics, PlanRequest, Planned};
+use crate::value::{Val, Value, from_value, to_value};
 use serde_json::Value as Json;
 
 /// The ARM client and subscription of a configured provider.
@@ -52,6 +52,53 @@ pub fn tags_all(default_tags: &BTreeMap<String, String>, env: &str, tags: Option
     }
     t.insert("environment".into(), env.to_owned());
     t
+}
+
+/// `tags_all` as a plan knows it: unknown until the environment (and the
+/// tags, if set) are known.
+pub fn planned_tags_all(
+    default_tags: &BTreeMap<String, String>,
+    env: &Val<String>,
+    tags: &Val<BTreeMap<String, String>>,
+) -> Val<BTreeMap<String, String>> {
+    match (env, tags) {
+        (Val::Known(env), Val::Known(t)) => Val::Known(tags_all(default_tags, env, Some(t))),
+        (Val::Known(env), Val::Null) => Val::Known(tags_all(default_tags, env, None)),
+        _ => Val::Unknown,
+    }
+}
+
+/// Where every composite's plan starts: its configuration decoded and
+/// checked, the provider's Azure context, and Terraform's proposed state
+/// with the composite's defaults filled in.
+pub struct PlanStart<C> {
+    /// The configuration as written.
+    pub cfg: C,
+    /// What the check said (warnings only: errors end the plan).
+    pub diags: Diagnostics,
+    /// The configured client and subscription.
+    pub azure: Azure,
+    /// The proposed state with defaults filled in.
+    pub planned: Value,
+}
+
+/// Decodes and checks the configuration, then fills in defaults; a plan
+/// that cannot go on comes back as `Err`, ready to return.
+pub fn plan_start<C: serde::de::DeserializeOwned>(
+    ctx: &Ctx,
+    req: &PlanRequest,
+    check: impl FnOnce(&C) -> Diagnostics,
+    fill_defaults: fn(&mut Value, &Value, &C),
+) -> Result<PlanStart<C>, Planned> {
+    let cfg: C = from_value(&req.config).map_err(|e| Planned::failed(e.into()))?;
+    let diags = check(&cfg);
+    if diags.has_errors() {
+        return Err(Planned::failed(diags));
+    }
+    let azure = azure(ctx).map_err(Planned::failed)?;
+    let mut planned = req.proposed.clone();
+    fill_defaults(&mut planned, &req.config, &cfg);
+    Ok(PlanStart { cfg, diags, azure, planned })
 }
 
 /// The tag naming the composite that created an object

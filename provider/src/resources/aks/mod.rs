@@ -514,31 +514,21 @@ impl Resource for PrivateAks {
     }
 
     async fn plan(&self, ctx: &Ctx, req: PlanRequest) -> Planned {
-        let fail = |d: Diagnostics| Planned { state: Value::Null, requires_replace: Vec::new(), private: Vec::new(), diagnostics: d };
-        let cfg: AksConfig = match from_value(&req.config) {
-            Ok(c) => c,
-            Err(e) => return fail(e.into()),
-        };
-        let mut d = validate_config(&cfg);
-        if d.has_errors() {
-            return fail(d);
-        }
-        let azure = match common::azure(ctx) {
-            Ok(a) => a,
-            Err(e) => return fail(e),
-        };
-        let mut planned = req.proposed.clone();
-        fill_defaults(&mut planned, &req.config, &cfg);
+        let common::PlanStart { cfg, diags: mut d, azure, mut planned } =
+            match common::plan_start::<AksConfig>(ctx, &req, validate_config, fill_defaults) {
+                Ok(s) => s,
+                Err(p) => return p,
+            };
         unknown_counts_of_changed_pools(&req.prior, &mut planned);
         let (requires_replace, warnings) = plan::requires_replace(&req.prior, &planned, &replace_rules(), "cluster");
         if !requires_replace.is_empty() && cfg.allow_replacement.known() != Some(&true) {
             // Anchor: surprise AKS recreations. Refuse, saying why.
-            return fail(common::refuse_replacement(warnings, "Replacing a cluster deletes it and every workload on it."));
+            return Planned::failed(common::refuse_replacement(warnings, "Replacing a cluster deletes it and every workload on it."));
         }
         d.extend(warnings);
         let pc: AksConfig = match from_value(&planned) {
             Ok(c) => c,
-            Err(e) => return fail(e.into()),
+            Err(e) => return Planned::failed(e.into()),
         };
         // The egress pre-check, when the network already exists.
         if let (Val::Known(subnet), true) = (&cfg.subnet_id, req.prior.is_null() || !requires_replace.is_empty()) {
@@ -549,10 +539,10 @@ impl Resource for PrivateAks {
                     for (attr, msg) in problems {
                         e.add_attr_error(AttrPath::root(attr), "Egress path not ready for a userDefinedRouting cluster", msg);
                     }
-                    return fail(e);
+                    return Planned::failed(e);
                 }
                 Ok(_) => {}
-                Err(err) => return fail(err.into()),
+                Err(err) => return Planned::failed(err.into()),
             }
         }
         let prior_comp: Option<AksComputed> =
@@ -563,11 +553,7 @@ impl Resource for PrivateAks {
         let mut computed = AksComputed {
             drift: Val::Known(Vec::new()),
             api_versions: Val::Known(api_versions()),
-            tags_all: match (&cfg.environment, &cfg.tags) {
-                (Val::Known(env), Val::Known(t)) => Val::Known(common::tags_all(&azure.default_tags, env, Some(t))),
-                (Val::Known(env), Val::Null) => Val::Known(common::tags_all(&azure.default_tags, env, None)),
-                _ => Val::Unknown,
-            },
+            tags_all: common::planned_tags_all(&azure.default_tags, &cfg.environment, &cfg.tags),
             oidc_issuer_url: keep(|c| &c.oidc_issuer_url),
             kubelet_identity_object_id: keep(|c| &c.kubelet_identity_object_id),
             kubelet_identity_client_id: keep(|c| &c.kubelet_identity_client_id),
@@ -594,9 +580,9 @@ impl Resource for PrivateAks {
             _ => Val::Unknown,
         };
         if let Err(e) = common::patch(&mut planned, &computed) {
-            return fail(e);
+            return Planned::failed(e);
         }
-        Planned { state: planned, requires_replace, private: Vec::new(), diagnostics: d }
+        Planned::of(planned, requires_replace, d)
     }
 
     async fn apply(&self, ctx: &Ctx, req: ApplyRequest) -> StateResult {

@@ -568,21 +568,11 @@ impl Resource for Hub {
     }
 
     async fn plan(&self, ctx: &Ctx, req: PlanRequest) -> Planned {
-        let fail = |d: Diagnostics| Planned { state: Value::Null, requires_replace: Vec::new(), private: Vec::new(), diagnostics: d };
-        let cfg: HubConfig = match from_value(&req.config) {
-            Ok(c) => c,
-            Err(e) => return fail(e.into()),
-        };
-        let mut d = validate_config(&cfg);
-        if d.has_errors() {
-            return fail(d);
-        }
-        let azure = match common::azure(ctx) {
-            Ok(a) => a,
-            Err(e) => return fail(e),
-        };
-        let mut planned = req.proposed.clone();
-        fill_defaults(&mut planned, &req.config, &cfg);
+        let common::PlanStart { cfg, diags: mut d, azure, mut planned } =
+            match common::plan_start::<HubConfig>(ctx, &req, validate_config, fill_defaults) {
+                Ok(s) => s,
+                Err(p) => return p,
+            };
         let (requires_replace, warnings) = plan::requires_replace(&req.prior, &planned, &replace_rules(), "hub");
         d.extend(warnings);
         let replacing = !requires_replace.is_empty();
@@ -592,14 +582,10 @@ impl Resource for Hub {
         // Ids are deterministic once names are known; IPs only after apply.
         let planned_cfg: HubConfig = match from_value(&planned) {
             Ok(c) => c,
-            Err(e) => return fail(e.into()),
+            Err(e) => return Planned::failed(e.into()),
         };
         let mut computed = HubComputed {
-            tags_all: match (&cfg.environment, &cfg.tags) {
-                (Val::Known(env), Val::Known(t)) => Val::Known(common::tags_all(&azure.default_tags, env, Some(t))),
-                (Val::Known(env), Val::Null) => Val::Known(common::tags_all(&azure.default_tags, env, None)),
-                _ => Val::Unknown,
-            },
+            tags_all: common::planned_tags_all(&azure.default_tags, &cfg.environment, &cfg.tags),
             drift: Val::Known(Vec::new()),
             api_versions: Val::Known(api_versions()),
             ..HubComputed::default()
@@ -694,9 +680,9 @@ impl Resource for Hub {
         }
 
         if let Err(e) = common::patch(&mut planned, &computed) {
-            return fail(e);
+            return Planned::failed(e);
         }
-        Planned { state: planned, requires_replace, private: Vec::new(), diagnostics: d }
+        Planned::of(planned, requires_replace, d)
     }
 
     async fn apply(&self, ctx: &Ctx, req: ApplyRequest) -> StateResult {

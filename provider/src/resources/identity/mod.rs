@@ -441,11 +441,7 @@ fn planned_computed(
     prior: &IdentityComputed,
 ) -> IdentityComputed {
     let mut c = IdentityComputed {
-        tags_all: match (&cfg.environment, &cfg.tags) {
-            (Val::Known(env), Val::Known(t)) => Val::Known(common::tags_all(default_tags, env, Some(t))),
-            (Val::Known(env), Val::Null) => Val::Known(common::tags_all(default_tags, env, None)),
-            _ => Val::Unknown,
-        },
+        tags_all: common::planned_tags_all(default_tags, &cfg.environment, &cfg.tags),
         drift: Val::Known(Vec::new()),
         api_versions: Val::Known(api_versions()),
         ..IdentityComputed::default()
@@ -496,21 +492,16 @@ impl Resource for WorkloadIdentity {
     }
 
     async fn plan(&self, ctx: &Ctx, req: PlanRequest) -> Planned {
-        let fail = |d: Diagnostics| Planned { state: Value::Null, requires_replace: Vec::new(), private: Vec::new(), diagnostics: d };
-        let mut d = validate_config(&req.config);
-        if d.has_errors() {
-            return fail(d);
+        // Checked on the raw value: it names nested attributes better than decoding does.
+        let checked = validate_config(&req.config);
+        if checked.has_errors() {
+            return Planned::failed(checked);
         }
-        let cfg: IdentityConfig = match from_value(&req.config) {
-            Ok(c) => c,
-            Err(e) => return fail(e.into()),
-        };
-        let azure = match common::azure(ctx) {
-            Ok(a) => a,
-            Err(e) => return fail(e),
-        };
-        let mut planned = req.proposed.clone();
-        fill_defaults(&mut planned, &req.config, &cfg);
+        let common::PlanStart { cfg, diags: mut d, azure, mut planned } =
+            match common::plan_start::<IdentityConfig>(ctx, &req, |_| checked, fill_defaults) {
+                Ok(s) => s,
+                Err(p) => return p,
+            };
         let (requires_replace, warnings) = plan::requires_replace(&req.prior, &planned, &replace_rules(), "workload identity");
         d.extend(warnings);
         let prior: IdentityComputed = if req.prior.is_null() || !requires_replace.is_empty() {
@@ -520,13 +511,13 @@ impl Resource for WorkloadIdentity {
         };
         let pc: IdentityConfig = match from_value(&planned) {
             Ok(c) => c,
-            Err(e) => return fail(e.into()),
+            Err(e) => return Planned::failed(e.into()),
         };
         let computed = planned_computed(&azure.subscription, &azure.default_tags, &cfg, &pc, &prior);
         if let Err(e) = common::patch(&mut planned, &computed) {
-            return fail(e);
+            return Planned::failed(e);
         }
-        Planned { state: planned, requires_replace, private: Vec::new(), diagnostics: d }
+        Planned::of(planned, requires_replace, d)
     }
 
     async fn apply(&self, ctx: &Ctx, req: ApplyRequest) -> StateResult {

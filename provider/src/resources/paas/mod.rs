@@ -469,24 +469,14 @@ impl Resource for PaasBundle {
     }
 
     async fn plan(&self, ctx: &Ctx, req: PlanRequest) -> Planned {
-        let fail = |d: Diagnostics| Planned { state: Value::Null, requires_replace: Vec::new(), private: Vec::new(), diagnostics: d };
-        let cfg: BundleConfig = match from_value(&req.config) {
-            Ok(c) => c,
-            Err(e) => return fail(e.into()),
-        };
-        let mut d = validate_config(&cfg);
-        if d.has_errors() {
-            return fail(d);
-        }
-        let azure = match common::azure(ctx) {
-            Ok(a) => a,
-            Err(e) => return fail(e),
-        };
-        let mut planned = req.proposed.clone();
-        fill_defaults(&mut planned, &req.config, &cfg);
+        let common::PlanStart { cfg, diags: mut d, azure, mut planned } =
+            match common::plan_start::<BundleConfig>(ctx, &req, validate_config, fill_defaults) {
+                Ok(s) => s,
+                Err(p) => return p,
+            };
         let (requires_replace, warnings) = plan::requires_replace(&req.prior, &planned, &replace_rules(), "bundle");
         if !requires_replace.is_empty() && cfg.allow_replacement.known() != Some(&true) {
-            return fail(common::refuse_replacement(
+            return Planned::failed(common::refuse_replacement(
                 warnings,
                 "Replacing the bundle deletes the PostgreSQL server with its data, the vault with its secrets and the registry with its images.",
             ));
@@ -494,19 +484,19 @@ impl Resource for PaasBundle {
         d.extend(warnings);
         let pc: BundleConfig = match from_value(&planned) {
             Ok(c) => c,
-            Err(e) => return fail(e.into()),
+            Err(e) => return Planned::failed(e.into()),
         };
         let replacing = !requires_replace.is_empty();
         if !req.prior.is_null() && !replacing {
             let refusals = in_place_refusals(&req.prior, &pc);
             if refusals.has_errors() {
-                return fail(refusals);
+                return Planned::failed(refusals);
             }
         }
         // The password: needed to create the server, and for a new version.
         let password_set = !cfg.postgresql_administrator_password_wo.is_null();
         if (req.prior.is_null() || replacing) && !password_set && !cfg.postgresql_administrator_password_wo.is_unknown() {
-            return fail(Diagnostics::attr_error(
+            return Planned::failed(Diagnostics::attr_error(
                 AttrPath::root(PASSWORD),
                 "PostgreSQL needs an administrator password",
                 "Set postgresql_administrator_password_wo (for example from a variable marked sensitive, or an ephemeral value) to create the server. It is sent once and never stored.",
@@ -514,7 +504,7 @@ impl Resource for PaasBundle {
         }
         let version_changed = !req.prior.is_null() && req.prior.get_attr(PASSWORD_VERSION) != planned.get_attr(PASSWORD_VERSION);
         if version_changed && !password_set && !cfg.postgresql_administrator_password_wo.is_unknown() {
-            return fail(Diagnostics::attr_error(
+            return Planned::failed(Diagnostics::attr_error(
                 AttrPath::root(PASSWORD_VERSION),
                 "A new password version needs the password",
                 "postgresql_administrator_password_wo_version changed, but postgresql_administrator_password_wo is not set: there is nothing to send.",
@@ -527,11 +517,7 @@ impl Resource for PaasBundle {
         let mut computed = BundleComputed {
             drift: Val::Known(Vec::new()),
             api_versions: Val::Known(api_versions()),
-            tags_all: match (&cfg.environment, &cfg.tags) {
-                (Val::Known(env), Val::Known(t)) => Val::Known(common::tags_all(&azure.default_tags, env, Some(t))),
-                (Val::Known(env), Val::Null) => Val::Known(common::tags_all(&azure.default_tags, env, None)),
-                _ => Val::Unknown,
-            },
+            tags_all: common::planned_tags_all(&azure.default_tags, &cfg.environment, &cfg.tags),
             acr_login_server: keep(|c| &c.acr_login_server),
             vault_uri: keep(|c| &c.vault_uri),
             postgresql_fqdn: keep(|c| &c.postgresql_fqdn),
@@ -582,9 +568,9 @@ impl Resource for PaasBundle {
             }
         }
         if let Err(e) = common::patch(&mut planned, &computed) {
-            return fail(e);
+            return Planned::failed(e);
         }
-        Planned { state: planned, requires_replace, private: Vec::new(), diagnostics: d }
+        Planned::of(planned, requires_replace, d)
     }
 
     async fn apply(&self, ctx: &Ctx, req: ApplyRequest) -> StateResult {

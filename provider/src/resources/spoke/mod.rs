@@ -354,35 +354,21 @@ impl Resource for Spoke {
     }
 
     async fn plan(&self, ctx: &Ctx, req: PlanRequest) -> Planned {
-        let fail = |d: Diagnostics| Planned { state: Value::Null, requires_replace: Vec::new(), private: Vec::new(), diagnostics: d };
-        let cfg: SpokeConfig = match from_value(&req.config) {
-            Ok(c) => c,
-            Err(e) => return fail(e.into()),
-        };
-        let mut d = validate_config(&cfg);
-        if d.has_errors() {
-            return fail(d);
-        }
-        let azure = match common::azure(ctx) {
-            Ok(a) => a,
-            Err(e) => return fail(e),
-        };
-        let mut planned = req.proposed.clone();
-        fill_defaults(&mut planned, &req.config, &cfg);
+        let common::PlanStart { cfg, diags: mut d, azure, mut planned } =
+            match common::plan_start::<SpokeConfig>(ctx, &req, validate_config, fill_defaults) {
+                Ok(s) => s,
+                Err(p) => return p,
+            };
         let rules: Vec<ReplaceRule> = REPLACE.iter().map(|(a, r)| ReplaceRule { path: AttrPath::root(a), reason: r }).collect();
         let (requires_replace, warnings) = plan::requires_replace(&req.prior, &planned, &rules, "spoke");
         d.extend(warnings);
         let pc: SpokeConfig = match from_value(&planned) {
             Ok(c) => c,
-            Err(e) => return fail(e.into()),
+            Err(e) => return Planned::failed(e.into()),
         };
         let mut computed =
             SpokeComputed { drift: Val::Known(Vec::new()), api_versions: Val::Known(api_versions()), ..SpokeComputed::default() };
-        computed.tags_all = match (&cfg.environment, &cfg.tags) {
-            (Val::Known(env), Val::Known(t)) => Val::Known(common::tags_all(&azure.default_tags, env, Some(t))),
-            (Val::Known(env), Val::Null) => Val::Known(common::tags_all(&azure.default_tags, env, None)),
-            _ => Val::Unknown,
-        };
+        computed.tags_all = common::planned_tags_all(&azure.default_tags, &cfg.environment, &cfg.tags);
         let names_known = [&pc.name, &pc.resource_group_name, &pc.vnet_name, &pc.route_table_name].into_iter().all(|v| !v.is_unknown());
         match (&cfg.environment, &pc.hub_id, names_known) {
             (Val::Known(env), Val::Known(hub), true) => {
@@ -420,9 +406,9 @@ impl Resource for Spoke {
             _ => Val::Unknown,
         };
         if let Err(e) = common::patch(&mut planned, &computed) {
-            return fail(e);
+            return Planned::failed(e);
         }
-        Planned { state: planned, requires_replace, private: Vec::new(), diagnostics: d }
+        Planned::of(planned, requires_replace, d)
     }
 
     async fn apply(&self, ctx: &Ctx, req: ApplyRequest) -> StateResult {
