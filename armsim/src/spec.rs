@@ -115,6 +115,10 @@ pub(crate) struct Spec {
     pub lock: Lock,
     /// Error code for a write that collides with a running operation.
     pub conflict_code: &'static str,
+    /// The type's own wording for that collision, given the running
+    /// operation's resource type, name and shown state (ARM's generic
+    /// "Another operation on this or dependent resource…" when `None`).
+    pub conflict_message: Option<fn(&str, &str, &str) -> String>,
     /// Where provisioningState lives, if the type has one.
     pub prov_path: Option<&'static str>,
     pub etag: bool,
@@ -145,6 +149,7 @@ pub(crate) const BASE: Spec = Spec {
     global_name: None,
     lock: Lock::Own,
     conflict_code: "Conflict",
+    conflict_message: None,
     prov_path: Some("properties.provisioningState"),
     etag: false,
     readonly: &[],

@@ -91,19 +91,11 @@ fn canonical_id(st: &State, sim: &Sim, p: &ResPath, spec: &Spec, parent_key: Opt
 fn conflict(st: &State, spec: &Spec, op: &Operation, base: &str, id: &str) -> ArmError {
     let url = ops::status_url(base, op);
     let code = if op.conflict_code.is_empty() { spec.conflict_code } else { op.conflict_code.as_str() };
-    // AKS words it its own way (and clients match on the words: the code alone also means quota).
-    if spec.namespace() == "Microsoft.ContainerService" {
-        let shown = match st.get(&op.resource_key).map(|r| &r.prov) {
-            Some(Prov::Pending { shown, .. }) => shown.clone(),
-            _ => "Updating".to_owned(),
-        };
-        return ArmError::new(
-            409,
-            code,
-            format!(
-                "Operation is not allowed: Another operation ({shown}) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details"
-            ),
-        );
+    if let Some(words) = spec.conflict_message {
+        let running = st.get(&op.resource_key);
+        let shown = running.filter(|r| r.prov.is_pending()).map_or("Updating", |r| r.prov.shown());
+        let (running_type, name) = running.map_or(("", ""), |r| (r.type_name.as_str(), r.name()));
+        return ArmError::new(409, code, words(running_type, name, shown));
     }
     ArmError::new(
         409,

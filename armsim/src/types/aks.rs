@@ -39,8 +39,22 @@ const AKS: Spec = Spec {
     update: PutStyle::AsyncOp { status: 200, also_location: false },
     delete: DeleteStyle::Accepted { async_header: true, done: 204 },
     conflict_code: "OperationNotAllowed",
+    conflict_message: Some(conflict_message),
     ..BASE
 };
+
+/// AKS's own words for a write while another operation runs, which clients
+/// match on (the code alone also means a quota refusal).
+fn conflict_message(running_type: &str, running_name: &str, shown: &str) -> String {
+    let what = if running_type.eq_ignore_ascii_case(POOL_TYPE) {
+        format!("Another agentpool operation ({running_name} - {shown})")
+    } else {
+        format!("Another operation ({shown})")
+    };
+    format!(
+        "Operation is not allowed: {what} is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details"
+    )
+}
 
 pub(crate) static CLUSTER: Spec = Spec {
     type_name: CLUSTER_TYPE,
