@@ -44,10 +44,12 @@ impl ErrorDetail {
         self.code.eq_ignore_ascii_case(code) || self.details.iter().any(|d| d.has_code(code))
     }
 
-    /// AKS's `OperationNotAllowed` for "another operation is in progress": the
-    /// same code also reports quota and SKU refusals, so only the words tell.
+    /// AKS's `OperationNotAllowed` for another operation still running on the
+    /// cluster or a pool ("Another operation (Updating) is in progress",
+    /// "there's an in progress update managed cluster operation"): the same
+    /// code also reports quota and SKU refusals, so only the words tell.
     pub fn is_operation_in_progress(&self) -> bool {
-        self.has_code("OperationNotAllowed") && self.message.to_ascii_lowercase().contains("is in progress")
+        self.has_code("OperationNotAllowed") && self.message.to_ascii_lowercase().contains("in progress")
     }
 
     fn render(&self, depth: usize, out: &mut String) {
@@ -264,6 +266,20 @@ mod tests {
         assert!(e.has_code("inner"));
         assert_eq!(e.target.as_deref(), Some("subnets"));
         assert!(ErrorDetail::from_body(b"<html>").is_none());
+    }
+
+    #[test]
+    fn aks_in_progress_refusals_are_told_from_quota_refusals_by_their_words() {
+        let e = |message: &str| ErrorDetail { code: "OperationNotAllowed".into(), message: message.into(), ..Default::default() };
+        for running in [
+            "Operation is not allowed: Another operation (Updating) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details",
+            "Operation is not allowed: Another agentpool operation (nodepool1 - Creating) is in progress, please wait for it to finish before starting a new operation.",
+            "Operation is not allowed because there's an in progress update managed cluster operation (operation ID: e375d315) on the managed cluster started on UTC 2026-05-22T07:19:23Z. Please wait for it to finish before starting a new operation.",
+        ] {
+            assert!(e(running).is_operation_in_progress(), "{running}");
+        }
+        let quota = "Preflight validation check for resource(s) for container service aks-a in resource group rg-a failed. Message: Operation could not be completed as it results in exceeding approved standardDSv5Family Cores quota.";
+        assert!(!e(quota).is_operation_in_progress());
     }
 
     #[test]

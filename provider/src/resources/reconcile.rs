@@ -53,8 +53,7 @@ fn tags_equal(a: &Json, b: &Json) -> bool {
 /// body), PUT only if it is missing, differs or failed. Returns the object as it now is.
 pub async fn ensure(arm: &ArmClient, op: &Op, id: &ResourceId, want: &Json, known: Option<Json>) -> Result<Json, ArmError> {
     let have = match known {
-        Some(k) if in_flight(&k) => settled(arm, op, id).await?,
-        Some(k) => Some(k),
+        Some(k) => settle(arm, op, id, Some(k)).await?,
         None => settled(arm, op, id).await?,
     };
     match have {
@@ -63,20 +62,31 @@ pub async fn ensure(arm: &ArmClient, op: &Op, id: &ResourceId, want: &Json, know
     }
 }
 
-/// GETs the object and, while ARM is still writing it (an apply that was
-/// interrupted, or someone by hand), waits for that write to end: what to do
-/// next depends on where it ends, not on its first step.
+/// GETs the object and, while ARM is still writing it, waits for that write to end.
 pub async fn settled(arm: &ArmClient, op: &Op, id: &ResourceId) -> Result<Option<Json>, ArmError> {
-    match arm.get(&op.with_action("reading"), id).await? {
+    let got = arm.get(&op.with_action("reading"), id).await?;
+    settle(arm, op, id, got).await
+}
+
+/// The object as it is once ARM's running write on it (an apply that was
+/// interrupted, or someone by hand) ends: what to do next depends on where
+/// that write ends, not on its first step. `got` is a body just read.
+pub async fn settle(arm: &ArmClient, op: &Op, id: &ResourceId, got: Option<Json>) -> Result<Option<Json>, ArmError> {
+    match got {
         Some(b) if in_flight(&b) => arm.wait_settled(&op.with_action("waiting for the running operation on"), id, in_flight).await,
         other => Ok(other),
     }
 }
 
-/// True if ARM's last write on the object failed: the same PUT again is how
-/// Azure reconciles it, so it never counts as matching.
+/// True if ARM's last write on the object failed or was canceled: the same
+/// PUT again is how Azure repairs it, so it never counts as matching. Reads
+/// `properties.provisioningState`, or the flat one of an embedded agent
+/// pool profile.
 pub fn failed(body: &Json) -> bool {
-    body.pointer("/properties/provisioningState").and_then(Json::as_str).is_some_and(|s| s.eq_ignore_ascii_case("Failed"))
+    body.pointer("/properties/provisioningState")
+        .or_else(|| body.get("provisioningState"))
+        .and_then(Json::as_str)
+        .is_some_and(|s| s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled"))
 }
 
 /// True while ARM is still writing the object (its provisioning state, or
@@ -126,5 +136,19 @@ mod tests {
         assert!(!matches(&want, &extra_tag));
         let extra_subnet = json!({"location": "westeurope", "tags": {"a": "1"}, "properties": {"subnets": [{"name": "a"}, {"name": "b"}, {"name": "c"}], "sku": {"tier": "Standard"}}});
         assert!(!matches(&want, &extra_subnet));
+    }
+
+    #[test]
+    fn failed_and_canceled_writes_never_count_as_done_nested_or_flat() {
+        for (body, want) in [
+            (json!({"properties": {"provisioningState": "Failed"}}), true),
+            (json!({"properties": {"provisioningState": "Canceled"}}), true),
+            (json!({"name": "user", "provisioningState": "failed"}), true),
+            (json!({"properties": {"provisioningState": "Succeeded"}}), false),
+            (json!({"name": "user", "provisioningState": "Succeeded"}), false),
+            (json!({"properties": {}}), false),
+        ] {
+            assert_eq!(failed(&body), want, "{body}");
+        }
     }
 }

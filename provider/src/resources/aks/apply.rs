@@ -11,7 +11,7 @@ use super::{AksComputed, default_timeouts};
 use crate::arm::{ArmClient, ArmError, Op, ResourceId};
 use crate::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
 use crate::resources::common::{self, Azure};
-use crate::resources::reconcile::{ensure, failed, matches, settled, unknown_as_null};
+use crate::resources::reconcile::{ensure, failed, matches, settle, unknown_as_null};
 use crate::resources::roles;
 use crate::value::{Val, Value};
 
@@ -252,19 +252,22 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpe
     if let Some(law) = &spec.law {
         await_referenced(arm, op, law).await?;
     }
-    // Still being written (a create an interrupted apply started): every
-    // later step would race that operation.
-    let existing = settled(arm, op, &ids.cluster_id()).await?;
+    let existing = arm.get(&read, &ids.cluster_id()).await?;
+    if let (Some(c), None) = (&existing, prior)
+        && !common::owned_by(c, &spec.tags)
+    {
+        return Err(Failure::Refused(Diagnostics::error(
+            format!("{} already exists", ids.cluster_id().display()),
+            format!(
+                "trench does not take over clusters it did not create. To manage it with Terraform, import it:\n\n  terraform import <address of this trench_private_aks> {}",
+                ids.cluster_id()
+            ),
+        )));
+    }
+    // Ours and still being written (a create an interrupted apply started):
+    // every later step would race that operation.
+    let existing = settle(arm, op, &ids.cluster_id(), existing).await?;
     let cluster = match (existing, prior) {
-        (Some(c), None) if !common::owned_by(&c, &spec.tags) => {
-            return Err(Failure::Refused(Diagnostics::error(
-                format!("{} already exists", ids.cluster_id().display()),
-                format!(
-                    "trench does not take over clusters it did not create. To manage it with Terraform, import it:\n\n  terraform import <address of this trench_private_aks> {}",
-                    ids.cluster_id()
-                ),
-            )));
-        }
         (None, _) => {
             // Before a long create: is the egress path there?
             let check = op.with_action("checking the egress path of");
@@ -357,7 +360,7 @@ async fn update_pools(azure: &Azure, op: &Op, spec: &AksSpec, cluster: &Json) ->
             props["count"] = json!(current.clamp(min, max));
         }
         match have {
-            Some(h) if matches(&want, h) => {}
+            Some(h) if matches(&want, h) && !failed(h) => {}
             Some(h) if !p.system && !str_at(h, "/vmSize").is_some_and(|s| s.eq_ignore_ascii_case(&p.vm_size)) => {
                 arm.delete(&op.with_action("recreating (VM size change)"), &id).await?;
                 arm.put(op, &id, &json!({ "properties": spec.pool_properties(p) })).await?;

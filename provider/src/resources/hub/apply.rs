@@ -236,7 +236,8 @@ async fn reconcile(
 
     let vnet = async {
         let _lock = arm.locks.lock(&i.vnet_id().to_string()).await;
-        let existing = arm.get(&read, &i.vnet_id()).await?;
+        // Decide on where a running write ends, not on its first step.
+        let existing = settled(arm, op, &i.vnet_id()).await?;
         let want = spec.vnet_body(existing.as_ref());
         let space_changed = existing.as_ref().is_some_and(|e| {
             let have = crate::resources::network::read_space(e);

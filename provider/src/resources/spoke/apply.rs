@@ -11,7 +11,7 @@ use crate::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
 use crate::resources::cidr;
 use crate::resources::common::{self, Azure};
 use crate::resources::network::{SubnetSpec, peering_body, read_space, vnet_body};
-use crate::resources::reconcile::{ensure, unknown_as_null};
+use crate::resources::reconcile::{ensure, settle, unknown_as_null};
 use crate::value::{Val, Value, from_value};
 
 /// Where the spoke's objects live.
@@ -379,6 +379,8 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &mut SpokeSpec, creating: bool,
             ),
         )));
     }
+    // Past the ownership checks: decide on where a running write ends, not on its first step.
+    let existing_vnet = settle(arm, op, &i.vnet_id(), existing_vnet).await?;
     let rg = ensure(arm, op, &i.rg_id(), &json!({ "location": location, "tags": spec.tags }), None).await?;
     keep(bodies, |b| b.rg = Some(rg));
     let rt = ensure(arm, op, &i.rt_id(), &spec.rt_body(&location), None).await?;
