@@ -2,7 +2,8 @@
 //! spoke, empty plan, in-place pool changes, drift (a pool scaled and a
 //! diagnostic setting deleted out of band) repaired, import verify, destroy;
 //! the egress pre-check fails at plan time naming what is missing; a change
-//! that would replace the cluster is refused unless allowed.
+//! that would replace the cluster is refused unless allowed; a cluster trench
+//! did not create is refused at once, even while its owner's update runs.
 
 use serde_json::json;
 use trench_e2e::sim::Sim;
@@ -188,4 +189,42 @@ async fn bad_inputs_are_rejected_at_plan_naming_the_attribute_with_no_arm_write(
     let writes: Vec<_> =
         sim.journal().await.into_iter().filter(|e| e["method"] != "GET" && !e["path"].as_str().unwrap_or("").contains("oauth2")).collect();
     assert!(writes.is_empty(), "no ARM write: {writes:?}");
+}
+
+#[tokio::test]
+async fn a_strangers_cluster_mid_update_is_refused_at_once_not_after_its_update() {
+    let sim = Sim::start(&[]);
+    let mut ws = workspace(&sim, &format!("{}{}", net(""), cluster("")));
+    ws.tf(&["apply", "-auto-approve", "-input=false"]).ok();
+    // As if the cluster had been made by hand: not in state, no owner tag.
+    ws.tf(&["state", "rm", "trench_private_aks.main"]).ok();
+    let got = sim.admin(reqwest::Method::GET, &format!("resources{CLUSTER}"), None).await;
+    let mut tags = got["body"]["tags"].clone();
+    tags.as_object_mut().unwrap().remove("trench-owner");
+    sim.admin(reqwest::Method::PATCH, &format!("resources{CLUSTER}"), Some(json!({"tags": null}))).await;
+    sim.admin(reqwest::Method::PATCH, &format!("resources{CLUSTER}"), Some(json!({"tags": tags}))).await;
+
+    // Its owner starts an update that runs for minutes (AKS's 300 s at 1/2).
+    let sim = sim.restart(&["--time-scale", "0.5"]);
+    ws.env = sim.provider_env();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(sim.ca_file()).unwrap()).unwrap();
+    let http = reqwest::Client::builder().tls_certs_merge([ca]).build().unwrap();
+    let url = format!("{}{CLUSTER}?api-version=2026-04-01", sim.endpoint);
+    let token = sim.token().await;
+    let mut body: serde_json::Value = http.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    body["tags"]["purpose"] = json!("their own");
+    let put = http.put(&url).bearer_auth(&token).json(&body).send().await.unwrap();
+    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
+
+    let r = ws.tf(&["apply", "-auto-approve", "-input=false"]);
+    assert_ne!(r.code, 0, "the cluster must not be adopted");
+    let out = squash(&r.all());
+    assert!(out.contains("trench-aks-cluster-dev") && out.contains("already exists") && out.contains("terraform import"), "{out}");
+    let now = sim.admin(reqwest::Method::GET, &format!("resources{CLUSTER}"), None).await;
+    assert_eq!(
+        now["body"]["properties"]["provisioningState"], "Updating",
+        "refused while their update still runs, without waiting it out: {}",
+        now["body"]["properties"]["provisioningState"]
+    );
+    assert_eq!(now["body"]["tags"]["purpose"], "their own", "their change is untouched");
 }
