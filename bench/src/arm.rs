@@ -7,31 +7,27 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use trench_arm::{ArmClient, ClientOptions, CloudEnvironment, Credentials, Op, ResourceId, Secret, Settings};
 use trench_e2e::sim::Sim;
-use trench_provider::arm::{self, Op, ResourceId};
-use trench_provider::config::{CloudEnvironment, ProviderConfig, Secret};
 
 use crate::report::{Figure, at_most};
 
-fn config(sim: &Sim) -> ProviderConfig {
-    ProviderConfig {
-        subscription_id: Some(sim.subscription()),
-        tenant_id: Some(sim.field("tenant_id")),
-        client_id: Some(sim.field("client_id")),
-        client_secret: Some(Secret::new(sim.field("client_secret"))),
-        use_oidc: false,
-        oidc_token: None,
-        oidc_token_file_path: None,
-        oidc_request_url: None,
-        oidc_request_token: None,
-        use_msi: false,
-        use_cli: false,
-        environment: CloudEnvironment::Public,
-        arm_endpoint: format!("{}/", sim.endpoint),
-        authority_host: format!("{}/", sim.endpoint),
-        ca_certificate_file: Some(sim.ca_file()),
-        default_tags: Default::default(),
-        max_parallel_requests: 32,
+/// Client settings for a simulator, polling every 10 ms.
+fn config(sim: &Sim) -> Settings {
+    let endpoint = format!("{}/", sim.endpoint);
+    Settings {
+        credentials: Credentials {
+            tenant_id: Some(sim.field("tenant_id")),
+            client_id: Some(sim.field("client_id")),
+            client_secret: Some(Secret::new(sim.field("client_secret"))),
+            authority_host: endpoint.clone(),
+            ..Credentials::default()
+        },
+        endpoint,
+        cloud: CloudEnvironment::Public,
+        extra_ca_pem: Some(std::fs::read(sim.ca_file()).unwrap()),
+        user_agent: "trench-bench".into(),
+        options: ClientOptions::scaled(None, Some(Duration::from_millis(10))),
     }
 }
 
@@ -56,11 +52,9 @@ pub fn run() -> Vec<Figure> {
         let mut out = Vec::new();
         // Throughput: throttling off, so the figure is the client's, not ARM's limit.
         let sim = Sim::start(&["--throttle", "off"]);
-        let cfg = config(&sim);
-        let env = |k: &str| (k == "TRENCH_POLL_INTERVAL_MS").then(|| "10".to_owned());
-        let mut options = arm::ClientOptions::from_env(&env);
-        options.throttle = false;
-        let client = Arc::new(arm::client_with_options(&cfg, "1.11.4", options).unwrap());
+        let mut cfg = config(&sim);
+        cfg.options.throttle = false;
+        let client = Arc::new(ArmClient::connect(cfg).unwrap());
         let rg = ResourceId::resource_group(&sim.subscription(), "rg-bench");
         client.put(&op(), &rg, &json!({"location": "westeurope"})).await.unwrap();
         const N: usize = 2000;
@@ -125,8 +119,7 @@ pub fn run() -> Vec<Figure> {
 
         // Calls for one VNet with two subnets: create, read, delete.
         let sim = Sim::start(&[]);
-        let cfg = config(&sim);
-        let client = arm::client_for(&cfg, "1.11.4", &env).unwrap();
+        let client = ArmClient::connect(config(&sim)).unwrap();
         let rg = ResourceId::resource_group(&sim.subscription(), "rg-calls");
         client.put(&op(), &rg, &json!({"location": "westeurope"})).await.unwrap();
         let before = sim.stats().await["total"].as_u64().unwrap_or(0);

@@ -4,9 +4,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trench_provider::arm::error::ErrorDetail;
-use trench_provider::arm::lro::is_terminal_success;
-use trench_provider::resources::{network, reconcile};
+use trench_arm::error::ErrorDetail;
+use trench_arm::lro::is_terminal_success;
+use trench_arm::reconcile;
+use trench_provider::resources::network;
 
 fuzz_target!(|data: &[u8]| {
     let _ = ErrorDetail::from_body(data);

@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use trench_provider::value::{Type, decode_msgpack, encode_msgpack};
+use trench_plugin::value::{Type, decode_msgpack, encode_msgpack};
 
 static TYPES: LazyLock<Vec<Type>> = LazyLock::new(|| {
     let p = trench_provider::provider();

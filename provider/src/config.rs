@@ -1,74 +1,20 @@
 //! The `provider "trench" {}` block: schema, environment fallbacks (azurerm's
-//! names where they exist) and validation with attribute paths.
+//! names where they exist), validation with attribute paths, and the
+//! configured session every resource call receives. The only place the
+//! provider reads the environment.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
+use async_trait::async_trait;
 use serde::Deserialize;
+use trench_arm::{ArmClient, ClientOptions, Credentials, Settings};
+use trench_plugin::framework::{AttrPath, Attribute, Block as SchemaBlock, Diagnostics, ProviderBlock, ProviderData, Schema};
+use trench_plugin::value::{Type, Val, Value, from_value};
 
-use crate::framework::{AttrPath, Attribute, Block, Diagnostics, Schema};
-use crate::value::{Type, Val, Value, from_value};
-
-/// A secret string: never printed by Debug or Display, so it cannot reach logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    /// The secret itself, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// Azure clouds and their endpoints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CloudEnvironment {
-    /// Azure public cloud.
-    Public,
-    /// Azure US Government.
-    UsGovernment,
-    /// Azure China (21Vianet).
-    China,
-}
-
-impl CloudEnvironment {
-    /// Parses `public`, `usgovernment` or `china` (azurerm's spellings).
-    pub fn parse(s: &str) -> Option<CloudEnvironment> {
-        match s.to_ascii_lowercase().as_str() {
-            "public" | "azurepubliccloud" => Some(CloudEnvironment::Public),
-            "usgovernment" | "azureusgovernmentcloud" => Some(CloudEnvironment::UsGovernment),
-            "china" | "azurechinacloud" => Some(CloudEnvironment::China),
-            _ => None,
-        }
-    }
-    /// The Resource Manager endpoint.
-    pub fn arm_endpoint(self) -> &'static str {
-        match self {
-            CloudEnvironment::Public => "https://management.azure.com/",
-            CloudEnvironment::UsGovernment => "https://management.usgovcloudapi.net/",
-            CloudEnvironment::China => "https://management.chinacloudapi.cn/",
-        }
-    }
-    /// The Entra ID authority host.
-    pub fn authority_host(self) -> &'static str {
-        match self {
-            CloudEnvironment::Public => "https://login.microsoftonline.com/",
-            CloudEnvironment::UsGovernment => "https://login.microsoftonline.us/",
-            CloudEnvironment::China => "https://login.chinacloudapi.cn/",
-        }
-    }
-}
+pub use trench_arm::{CloudEnvironment, Secret};
 
 /// The validated provider configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,17 +49,26 @@ pub struct ProviderConfig {
     pub authority_host: String,
     /// An extra trusted CA certificate (PEM file).
     pub ca_certificate_file: Option<String>,
+    /// That file's contents, read once when configuring.
+    pub ca_certificate_pem: Option<Vec<u8>>,
     /// Tags merged into every resource's tags.
     pub default_tags: BTreeMap<String, String>,
     /// Upper bound on concurrent ARM requests.
     pub max_parallel_requests: u32,
+    /// First retry delay, when the environment scales Azure's timings down.
+    pub retry_base_delay: Option<Duration>,
+    /// Poll interval, when the environment scales Azure's timings down.
+    pub poll_interval: Option<Duration>,
 }
 
 /// Default for `max_parallel_requests`.
-pub const DEFAULT_MAX_PARALLEL_REQUESTS: u32 = 32;
+pub const DEFAULT_MAX_PARALLEL_REQUESTS: u32 = trench_arm::client::DEFAULT_MAX_PARALLEL_REQUESTS as u32;
 
-/// Each attribute with its environment fallbacks, in lookup order.
-const ENV: &[(&str, &[&str])] = &[
+/// Every environment variable the provider reads: each attribute with its
+/// fallbacks in lookup order, then the two timings simulators and tests
+/// scale down (`TRENCH_RETRY_BASE_DELAY_MS`, `TRENCH_POLL_INTERVAL_MS`),
+/// which have no attribute.
+pub const ENV: &[(&str, &[&str])] = &[
     ("subscription_id", &["ARM_SUBSCRIPTION_ID"]),
     ("tenant_id", &["ARM_TENANT_ID"]),
     ("client_id", &["ARM_CLIENT_ID"]),
@@ -129,7 +84,28 @@ const ENV: &[(&str, &[&str])] = &[
     ("arm_endpoint", &["TRENCH_ARM_ENDPOINT"]),
     ("authority_host", &["TRENCH_AUTHORITY_HOST"]),
     ("ca_certificate_file", &["TRENCH_CA_CERT_FILE"]),
+    (RETRY_BASE_DELAY, &["TRENCH_RETRY_BASE_DELAY_MS"]),
+    (POLL_INTERVAL, &["TRENCH_POLL_INTERVAL_MS"]),
 ];
+
+/// Keys in [`ENV`] of settings that are not attributes.
+const RETRY_BASE_DELAY: &str = "(retry base delay, ms)";
+const POLL_INTERVAL: &str = "(poll interval, ms)";
+
+/// The variables of [`ENV`] as this process sees them, read once.
+#[derive(Clone, Debug, Default)]
+pub struct Environment(BTreeMap<&'static str, String>);
+
+impl Environment {
+    /// Reads every variable in [`ENV`].
+    pub fn capture() -> Environment {
+        Environment(ENV.iter().flat_map(|(_, names)| names.iter()).filter_map(|n| std::env::var(n).ok().map(|v| (*n, v))).collect())
+    }
+    /// One variable.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
 
 fn env_names(attr: &str) -> &'static [&'static str] {
     ENV.iter().find(|(a, _)| *a == attr).map(|(_, e)| *e).unwrap_or(&[])
@@ -149,7 +125,7 @@ pub fn schema() -> Schema {
     let s = |name: &str, text: &str| Attribute::optional(name, Type::String).describe(&describe(text, name));
     let b = |name: &str, text: &str| Attribute::optional(name, Type::Bool).describe(&describe(text, name));
     Schema::new(
-        Block::new("Configures how trench authenticates to Azure Resource Manager and what it applies to every resource.")
+        SchemaBlock::new("Configures how trench authenticates to Azure Resource Manager and what it applies to every resource.")
             .attr(s("subscription_id", "Subscription the estate lives in (a UUID)."))
             .attr(s("tenant_id", "Entra ID tenant (a UUID)."))
             .attr(s("client_id", "Client id of the service principal or user-assigned identity (a UUID)."))
@@ -246,6 +222,66 @@ pub fn configure(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result
     check(&raw, env, true)
 }
 
+impl ProviderConfig {
+    /// The ARM client's settings for this configuration.
+    pub fn arm_settings(&self, terraform_version: &str) -> Settings {
+        let mut options = ClientOptions::scaled(self.retry_base_delay, self.poll_interval);
+        options.max_parallel_requests = self.max_parallel_requests as usize;
+        Settings {
+            endpoint: self.arm_endpoint.clone(),
+            cloud: self.environment,
+            credentials: Credentials {
+                tenant_id: self.tenant_id.clone(),
+                client_id: self.client_id.clone(),
+                client_secret: self.client_secret.clone(),
+                use_oidc: self.use_oidc,
+                oidc_token: self.oidc_token.clone(),
+                oidc_token_file_path: self.oidc_token_file_path.clone(),
+                oidc_request_url: self.oidc_request_url.clone(),
+                oidc_request_token: self.oidc_request_token.clone(),
+                use_msi: self.use_msi,
+                use_cli: self.use_cli,
+                authority_host: self.authority_host.clone(),
+            },
+            extra_ca_pem: self.ca_certificate_pem.clone(),
+            user_agent: format!("terraform-provider-trench/{} terraform/{terraform_version}", crate::VERSION),
+            options,
+        }
+    }
+}
+
+/// What every resource call gets once the provider block is configured.
+#[derive(Debug)]
+pub struct Session {
+    /// The validated provider configuration (environment fallbacks applied).
+    pub config: ProviderConfig,
+    /// The Terraform version that configured us.
+    pub terraform_version: String,
+    /// The ARM client (credentials are only used when a request is made).
+    pub arm: Arc<ArmClient>,
+}
+
+/// The `provider "trench"` block.
+pub struct Block;
+
+#[async_trait]
+impl ProviderBlock for Block {
+    fn schema(&self) -> Schema {
+        schema()
+    }
+    fn validate(&self, config: &Value) -> Diagnostics {
+        validate(config)
+    }
+    async fn configure(&self, config: &Value, terraform_version: &str) -> Result<ProviderData, Diagnostics> {
+        let env = Environment::capture();
+        let config = configure(config, &|k| env.get(k))?;
+        let arm = ArmClient::connect(config.arm_settings(terraform_version))
+            .map_err(|e| Diagnostics::error("Cannot set up the Azure client", e))?;
+        tracing::debug!(arm_endpoint = %config.arm_endpoint, "Azure client ready");
+        Ok(Arc::new(Session { config, terraform_version: terraform_version.to_owned(), arm: Arc::new(arm) }))
+    }
+}
+
 fn check(raw: &Raw, env: &dyn Fn(&str) -> Option<String>, resolve: bool) -> Result<ProviderConfig, Diagnostics> {
     let mut d = Diagnostics::new();
     // The value of an attribute, or its environment fallback, with where it came from.
@@ -315,12 +351,13 @@ fn check(raw: &Raw, env: &dyn Fn(&str) -> Option<String>, resolve: bool) -> Resu
     let arm_endpoint = endpoint("arm_endpoint", &raw.arm_endpoint, environment.arm_endpoint(), &mut d);
     let authority_host = endpoint("authority_host", &raw.authority_host, environment.authority_host(), &mut d);
 
+    let mut ca_certificate_pem = None;
     let ca_certificate_file = pick("ca_certificate_file", &raw.ca_certificate_file).map(|(path, from)| {
         if path.trim().is_empty() {
             d.add_attr_error(AttrPath::root("ca_certificate_file"), "Empty CA certificate path", format!("{from} is empty."));
         } else if resolve {
             match std::fs::read_to_string(&path) {
-                Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
+                Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => ca_certificate_pem = Some(pem.into_bytes()),
                 Ok(_) => d.add_attr_error(
                     AttrPath::root("ca_certificate_file"),
                     "Not a PEM certificate",
@@ -366,6 +403,16 @@ fn check(raw: &Raw, env: &dyn Fn(&str) -> Option<String>, resolve: bool) -> Resu
         _ => DEFAULT_MAX_PARALLEL_REQUESTS,
     };
 
+    let millis = |key: &str| -> Option<Duration> {
+        let (name, v) = env_names(key).iter().find_map(|n| env(n).map(|v| (*n, v)))?;
+        match v.trim().parse::<u64>() {
+            Ok(ms) => Some(Duration::from_millis(ms)),
+            Err(_) => {
+                tracing::warn!(variable = name, "ignored: not a number of milliseconds");
+                None
+            }
+        }
+    };
     let secret = |attr: &str, v: &Val<String>| pick(attr, v).map(|(s, _)| Secret::new(s));
     let cfg = ProviderConfig {
         subscription_id,
@@ -383,8 +430,11 @@ fn check(raw: &Raw, env: &dyn Fn(&str) -> Option<String>, resolve: bool) -> Resu
         arm_endpoint,
         authority_host,
         ca_certificate_file,
+        ca_certificate_pem,
         default_tags,
         max_parallel_requests,
+        retry_base_delay: if resolve { millis(RETRY_BASE_DELAY) } else { None },
+        poll_interval: if resolve { millis(POLL_INTERVAL) } else { None },
     };
     if d.has_errors() { Err(d) } else { Ok(cfg) }
 }
@@ -434,7 +484,7 @@ mod tests {
             ("subscription_id", Value::string("not-a-uuid")),
             ("environment", Value::string("mars")),
             ("arm_endpoint", Value::string("http://arm.example.com/")),
-            ("max_parallel_requests", Value::Number(crate::value::Number::Int(0))),
+            ("max_parallel_requests", Value::Number(trench_plugin::value::Number::Int(0))),
         ]));
         assert_eq!(errors_at(&d), vec!["subscription_id", "environment", "arm_endpoint", "max_parallel_requests"]);
     }

@@ -2,8 +2,8 @@
 //! `provider::trench::compact_name(service, resource, env)`.
 
 use crate::conventions;
-use crate::framework::{Function, FunctionError, Param, Signature};
-use crate::value::{Type, Value};
+use trench_plugin::framework::{Function, FunctionError, Param, Signature};
+use trench_plugin::value::{Type, Value};
 
 fn params() -> Vec<Param> {
     vec![

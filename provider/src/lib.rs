@@ -1,24 +1,34 @@
 //! terraform-provider-trench: composite Azure hub–spoke resources served
 //! over Terraform plugin protocol 6. See ARCHITECTURE.md for the map.
+//!
+//! Built on two crates that know nothing of each other: `trench-plugin`
+//! (the protocol and the framework) and `trench-arm` (the Azure Resource
+//! Manager client).
 #![warn(missing_docs)]
 
-pub mod arm;
 pub mod config;
 pub use trench_conventions as conventions;
 pub mod data_sources;
-pub mod framework;
 pub mod functions;
-pub mod logging;
-pub mod plugin;
 pub mod resources;
-mod tfplugin;
-pub mod value;
 
-use framework::Provider;
+use trench_plugin::framework::{Identity, Provider};
+
+/// Version of this build.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Who the provider is, to Terraform, go-plugin and the log.
+pub const IDENTITY: Identity = Identity {
+    name: "trench",
+    binary: "terraform-provider-trench",
+    source_address: "registry.terraform.io/trench-lab/trench",
+    version: VERSION,
+    log_crates: &["trench_provider", "trench_arm", "trench_plugin", "terraform_provider_trench"],
+};
 
 /// The provider with everything it offers registered.
 pub fn provider() -> Provider {
-    Provider::new()
+    Provider::new(IDENTITY, config::Block)
         .with_resource(resources::hub::Hub)
         .with_resource(resources::spoke::Spoke)
         .with_resource(resources::aks::PrivateAks)
@@ -29,6 +39,3 @@ pub fn provider() -> Provider {
         .with_function(functions::Name)
         .with_function(functions::CompactName)
 }
-
-/// Version of this build.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");

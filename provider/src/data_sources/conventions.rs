@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::conventions::{self, DEFAULT_COST_CENTER, DEFAULT_OWNER, DEFAULT_PURPOSE};
-use crate::framework::{AttrPath, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, StateResult};
-use crate::value::{Type, Val, Value, from_value, to_value};
+use trench_plugin::framework::{AttrPath, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, StateResult};
+use trench_plugin::value::{Type, Val, Value, from_value, to_value};
 
 /// Default location when none is given.
 pub const DEFAULT_LOCATION: &str = "westeurope";
@@ -112,7 +112,7 @@ impl DataSource for Conventions {
                 ),
             );
         };
-        let defaults = ctx.configured().map(|p| p.config.default_tags.clone()).unwrap_or_default();
+        let defaults = ctx.data::<crate::config::Session>().map(|p| p.config.default_tags.clone()).unwrap_or_default();
         let pick = |v: Val<String>, tag: &str, fallback: &str| {
             v.into_option().or_else(|| defaults.get(tag).cloned()).unwrap_or_else(|| fallback.to_owned())
         };

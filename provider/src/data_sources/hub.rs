@@ -1,18 +1,19 @@
 //! `trench_hub` data source: finds an existing hub by environment (and
 //! optionally its names) so spokes in other repositories can attach to it.
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::arm::ResourceId;
 use crate::conventions;
-use crate::framework::{AttrPath, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, StateResult};
 use crate::resources::common;
 use crate::resources::network::{read_space, read_subnets};
-use crate::value::{Type, Val, Value, from_value, to_value};
+use trench_arm::ResourceId;
+use trench_plugin::framework::{AttrPath, Attribute, Block, Ctx, DataSource, Diagnostics, Schema, StateResult};
+use trench_plugin::value::{Type, Val, Value, from_value, to_value};
 
 /// The data source.
 pub struct HubLookup;
@@ -104,7 +105,7 @@ impl DataSource for HubLookup {
                     format!("{} does not exist; create the hub first or give its names.", vnet_id.display()),
                 ));
             }
-            Err(e) => return fail(e.into()),
+            Err(e) => return fail(e.diagnostics()),
         };
         // The firewall is whatever uses AzureFirewallSubnet.
         let fw_id = vnet
@@ -127,7 +128,7 @@ impl DataSource for HubLookup {
         let fw = match azure.arm.get(&op, &fw_id).await {
             Ok(Some(f)) => f,
             Ok(None) => return fail(Diagnostics::error("Firewall not found", fw_id.display())),
-            Err(e) => return fail(e.into()),
+            Err(e) => return fail(e.diagnostics()),
         };
         let s = |j: &Json, p: &str| j.pointer(p).and_then(Json::as_str).unwrap_or("").to_owned();
         let pip_id = s(&fw, "/properties/ipConfigurations/0/properties/publicIPAddress/id");
@@ -135,7 +136,7 @@ impl DataSource for HubLookup {
             Ok(id) => match azure.arm.get(&op, &id).await {
                 Ok(Some(p)) => s(&p, "/properties/ipAddress"),
                 Ok(None) => String::new(),
-                Err(e) => return fail(e.into()),
+                Err(e) => return fail(e.diagnostics()),
             },
             Err(_) => String::new(),
         };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use ipnet::Ipv4Net;
 
-use crate::framework::{AttrPath, Diagnostics};
+use trench_plugin::framework::{AttrPath, Diagnostics};
 
 /// Parses an IPv4 CIDR, insisting on the network address (`10.0.0.0/16`,
 /// not `10.0.0.1/16`), as ARM does.

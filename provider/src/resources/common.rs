@@ -7,12 +7,32 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::arm::{ArmClient, ArmError, Op, ResourceId};
 use crate::conventions;
-use crate::framework::timeouts::Timeouts;
-use crate::framework::{Ctx, Diagnostics, PlanRequest, Planned};
-use crate::value::{Val, Value, from_value, to_value};
 use serde_json::Value as Json;
+use trench_arm::{ArmClient, ArmError, Op, ResourceId};
+use trench_plugin::framework::timeouts::Timeouts;
+use trench_plugin::framework::{Ctx, Diagnostics, PlanRequest, Planned};
+use trench_plugin::value::{Val, Value, from_value, to_value};
+
+/// ARM failures as Terraform diagnostics: what was being done to which
+/// object, ARM's code and message, the request and correlation ids, a hint.
+pub trait ArmDiagnostics {
+    /// As an error diagnostic, on `path` when the failure is about an attribute.
+    fn diagnostics_at(&self, path: Option<trench_plugin::framework::AttrPath>) -> Diagnostics;
+    /// As an error diagnostic on the resource.
+    fn diagnostics(&self) -> Diagnostics {
+        self.diagnostics_at(None)
+    }
+}
+
+impl ArmDiagnostics for ArmError {
+    fn diagnostics_at(&self, path: Option<trench_plugin::framework::AttrPath>) -> Diagnostics {
+        match path {
+            Some(p) => Diagnostics::attr_error(p, self.summary(), self.detail()),
+            None => Diagnostics::error(self.summary(), self.detail()),
+        }
+    }
+}
 
 /// The ARM client and subscription of a configured provider.
 pub struct Azure {
@@ -26,7 +46,7 @@ pub struct Azure {
 
 /// The ARM client and subscription, or the diagnostic saying what to set.
 pub fn azure(ctx: &Ctx) -> Result<Azure, Diagnostics> {
-    let c = ctx.configured()?;
+    let c = ctx.data::<crate::config::Session>()?;
     let subscription = c.config.subscription_id.clone().ok_or_else(|| {
         Diagnostics::error(
             "No subscription configured",
@@ -156,7 +176,7 @@ pub fn patch<T: Serialize>(target: &mut Value, patch: &T) -> Result<(), Diagnost
 /// A composite's static validation: its typed configuration checked by
 /// `check`, plus its `timeouts` block.
 pub fn validate<C: serde::de::DeserializeOwned>(config: &Value, defaults: Timeouts, check: fn(&C) -> Diagnostics) -> Diagnostics {
-    let mut d = match crate::value::from_value::<C>(config) {
+    let mut d = match trench_plugin::value::from_value::<C>(config) {
         Ok(c) => check(&c),
         Err(e) => e.into(),
     };
@@ -173,8 +193,8 @@ pub fn refuse_replacement(warnings: Diagnostics, destroys: &str) -> Diagnostics 
         warnings
             .0
             .into_iter()
-            .map(|w| crate::framework::Diagnostic {
-                severity: crate::framework::Severity::Error,
+            .map(|w| trench_plugin::framework::Diagnostic {
+                severity: trench_plugin::framework::Severity::Error,
                 summary: format!("{} (refused)", w.summary),
                 detail: format!("{} {destroys} Set `allow_replacement = true` to accept, or revert the change.", w.detail),
                 path: w.path,
@@ -191,7 +211,7 @@ pub fn timeouts(v: &Value, defaults: Timeouts) -> Result<Timeouts, Diagnostics> 
 /// Turns an ARM error into diagnostics with a resume hint appended when
 /// part of the composite already exists.
 pub fn partial_failure(e: ArmError, composite: &str, created: &[String]) -> Diagnostics {
-    let mut d = e.to_diagnostics(None);
+    let mut d = e.diagnostics_at(None);
     if !created.is_empty() {
         let list = created.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n");
         d.0[0].detail.push_str(&format!(
@@ -211,7 +231,7 @@ pub async fn delete_rg_if_empty(azure: &Azure, op: &Op, rg: &ResourceId) -> Resu
             &op.with_action("listing"),
             &rg.display(),
             &format!("{rg}/resources"),
-            crate::arm::api_versions::for_type("Microsoft.Resources/resources").unwrap_or("2023-07-01"),
+            trench_arm::api_versions::for_type("Microsoft.Resources/resources").unwrap_or("2023-07-01"),
         )
         .await?;
     match listing {
@@ -246,13 +266,13 @@ pub async fn refuse_existing_group(
         Ok(None) => Ok(()),
         Ok(Some(body)) if owned_by(&body, tags) => Ok(()),
         Ok(Some(_)) => Err(Diagnostics::attr_error(
-            crate::framework::AttrPath::root(attr),
+            trench_plugin::framework::AttrPath::root(attr),
             format!("{} already exists", rg.display()),
             format!(
                 "This resource creates its own resource group and deletes it with itself, so it does not take over one that exists (another composite's, or one made by hand). Choose another {attr}, or, if these objects are this resource's, import it:\n\n  terraform import <address of this resource> {import_id}"
             ),
         )),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e.diagnostics()),
     }
 }
 

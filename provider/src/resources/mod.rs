@@ -9,6 +9,5 @@ pub mod hub;
 pub mod identity;
 pub mod network;
 pub mod paas;
-pub mod reconcile;
 pub mod roles;
 pub mod spoke;

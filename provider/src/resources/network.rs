@@ -190,7 +190,7 @@ pub fn tag_drift(what: &str, actual: &Json, want: &BTreeMap<String, String>) -> 
 /// Case-insensitive id equality for optional ids.
 pub fn same(a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
-        (Some(a), Some(b)) => crate::arm::id::same_id(a, b),
+        (Some(a), Some(b)) => trench_arm::id::same_id(a, b),
         (None, None) => true,
         _ => false,
     }

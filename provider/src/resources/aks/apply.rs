@@ -1,6 +1,7 @@
 //! Creating, updating and deleting the cluster, its pools, the kubelet's
 //! AcrPull and the control-plane diagnostic setting.
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -8,12 +9,12 @@ use serde_json::{Value as Json, json};
 
 use super::spec::{AksIds, AksSpec, spec_from};
 use super::{AksComputed, default_timeouts};
-use crate::arm::{ArmClient, ArmError, Op, ResourceId};
-use crate::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
 use crate::resources::common::{self, Azure};
-use crate::resources::reconcile::{ensure, failed, matches, settle, unknown_as_null};
 use crate::resources::roles;
-use crate::value::{Val, Value};
+use trench_arm::reconcile::{ensure, failed, matches, settle};
+use trench_arm::{ArmClient, ArmError, Op, ResourceId};
+use trench_plugin::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
+use trench_plugin::value::{Val, Value};
 
 /// How long a fresh kubelet identity may take to replicate to ARM.
 const PRINCIPAL_REPLICATION: Duration = Duration::from_secs(120);
@@ -141,7 +142,7 @@ async fn await_referenced(arm: &ArmClient, op: &Op, id: &str) -> Result<(), ArmE
 }
 
 fn tenant(ctx: &Ctx) -> Option<String> {
-    ctx.configured().ok().and_then(|c| c.config.tenant_id.clone())
+    ctx.data::<crate::config::Session>().ok().and_then(|c| c.config.tenant_id.clone())
 }
 
 pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
@@ -160,7 +161,7 @@ pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
         return match spec_from(&azure.subscription, tenant.as_deref(), &azure.default_tags, &req.prior) {
             Ok(spec) => match delete(&azure, &op, &spec, &req.prior).await {
                 Ok(()) => StateResult::ok(Value::Null),
-                Err(e) => StateResult::failed(req.prior, e.into()),
+                Err(e) => StateResult::failed(req.prior, e.diagnostics()),
             },
             Err(d) => StateResult::failed(req.prior, d),
         };
@@ -191,7 +192,7 @@ pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
         },
         Err(Failure::Refused(d)) => StateResult::failed(if creating { Value::Null } else { req.prior }, d),
         Err(Failure::Arm(e)) => {
-            unknown_as_null(&mut state);
+            state.unknowns_to_null();
             let exists: Vec<String> = if bodies.cluster.is_some() { vec![spec.ids.cluster_id().display()] } else { Vec::new() };
             let d = common::partial_failure(e, if creating { "cluster" } else { "cluster update" }, &exists);
             if creating && exists.is_empty() { StateResult::failed(Value::Null, d) } else { StateResult::failed(state, d) }
@@ -276,7 +277,7 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpe
                     let mut d = Diagnostics::new();
                     for (attr, msg) in problems {
                         d.add_attr_error(
-                            crate::framework::AttrPath::root(attr),
+                            trench_plugin::framework::AttrPath::root(attr),
                             "Egress path not ready for a userDefinedRouting cluster",
                             msg,
                         );
@@ -285,7 +286,7 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpe
                 }
             } else {
                 return Err(Failure::Refused(Diagnostics::attr_error(
-                    crate::framework::AttrPath::root("subnet_id"),
+                    trench_plugin::framework::AttrPath::root("subnet_id"),
                     "Node subnet not found",
                     format!("{} does not exist; create the spoke first (trench_spoke).", spec.subnet_id),
                 )));

@@ -13,21 +13,22 @@ mod apply;
 mod observe;
 pub mod spec;
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::arm::ResourceId;
 use crate::conventions::{self, AzureType};
-use crate::framework::plan::{self, ReplaceRule};
-use crate::framework::timeouts::{self, Timeouts};
-use crate::framework::{
+use crate::resources::{cidr, common};
+use trench_arm::ResourceId;
+use trench_plugin::framework::plan::{self, ReplaceRule};
+use trench_plugin::framework::timeouts::{self, Timeouts};
+use trench_plugin::framework::{
     ApplyRequest, AttrPath, Attribute, Block, Ctx, Diagnostics, Mode, Nesting, PlanRequest, Planned, Resource, Schema, StateResult,
 };
-use crate::resources::{cidr, common};
-use crate::value::{Type, Val, Value, from_value};
+use trench_plugin::value::{Type, Val, Value, from_value};
 
 /// The resource.
 pub struct PrivateAks;
@@ -192,7 +193,7 @@ fn api_versions() -> BTreeMap<String, String> {
         "Microsoft.Insights/diagnosticSettings",
     ]
     .iter()
-    .map(|t| ((*t).to_owned(), crate::arm::api_versions::for_type(t).unwrap_or("").to_owned()))
+    .map(|t| ((*t).to_owned(), trench_arm::api_versions::for_type(t).unwrap_or("").to_owned()))
     .collect()
 }
 
@@ -432,7 +433,11 @@ fn fill_defaults(planned: &mut Value, config: &Value, cfg: &AksConfig) {
                 if !autoscale || p.get("node_count").is_none_or(Value::is_null) {
                     p.insert(
                         "node_count".into(),
-                        if autoscale { Value::unknown() } else { Value::Number(crate::value::Number::Int(if system { 2 } else { 1 })) },
+                        if autoscale {
+                            Value::unknown()
+                        } else {
+                            Value::Number(trench_plugin::value::Number::Int(if system { 2 } else { 1 }))
+                        },
                     );
                 }
             }
@@ -542,7 +547,7 @@ impl Resource for PrivateAks {
                     return Planned::failed(e);
                 }
                 Ok(_) => {}
-                Err(err) => return Planned::failed(err.into()),
+                Err(err) => return Planned::failed(err.diagnostics()),
             }
         }
         let prior_comp: Option<AksComputed> =

@@ -1,6 +1,7 @@
 //! Reading the cluster back (one GET for the cluster with its pools, one per
 //! diagnostic setting and role assignment) and importing it by id.
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
@@ -8,12 +9,12 @@ use serde_json::Value as Json;
 use super::apply::{Bodies, acr_pull, computed_from};
 use super::default_timeouts;
 use super::spec::{AksIds, AksSpec, spec_from};
-use crate::arm::{ResourceId, id::same_id};
-use crate::framework::{Ctx, Diagnostics, StateResult};
 use crate::resources::common;
 use crate::resources::network::tag_drift;
-use crate::resources::reconcile::matches;
-use crate::value::{Number, Value};
+use trench_arm::reconcile::matches;
+use trench_arm::{ResourceId, id::same_id};
+use trench_plugin::framework::{Ctx, Diagnostics, StateResult};
+use trench_plugin::value::{Number, Value};
 
 fn s<'a>(j: &'a Json, ptr: &str) -> Option<&'a str> {
     j.pointer(ptr).and_then(Json::as_str)
@@ -156,7 +157,7 @@ pub(super) fn state_for(prior: &Value, spec: &AksSpec, b: &Bodies) -> Result<Val
     Ok(state)
 }
 
-async fn fetch(azure: &common::Azure, op: &crate::arm::Op, spec: &AksSpec) -> Result<Bodies, crate::arm::ArmError> {
+async fn fetch(azure: &common::Azure, op: &trench_arm::Op, spec: &AksSpec) -> Result<Bodies, trench_arm::ArmError> {
     let arm = &*azure.arm;
     let cluster = arm.get(op, &spec.ids.cluster_id()).await?;
     let mut b = Bodies { cluster, ..Bodies::default() };
@@ -182,7 +183,7 @@ pub(super) async fn read(ctx: &Ctx, state: Value, private: Vec<u8>) -> StateResu
         Ok(a) => a,
         Err(d) => return StateResult::failed(state, d),
     };
-    let tenant = ctx.configured().ok().and_then(|c| c.config.tenant_id.clone());
+    let tenant = ctx.data::<crate::config::Session>().ok().and_then(|c| c.config.tenant_id.clone());
     let spec = match spec_from(&azure.subscription, tenant.as_deref(), &azure.default_tags, &state) {
         Ok(s) => s,
         Err(d) => return StateResult::failed(state, d),
@@ -191,7 +192,7 @@ pub(super) async fn read(ctx: &Ctx, state: Value, private: Vec<u8>) -> StateResu
     let op = common::op(ctx, "reading", t.read);
     let b = match fetch(&azure, &op, &spec).await {
         Ok(b) => b,
-        Err(e) => return StateResult::failed(state, e.into()),
+        Err(e) => return StateResult::failed(state, e.diagnostics()),
     };
     if b.cluster.is_none() {
         return StateResult::ok(Value::Null);
@@ -219,7 +220,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     let cluster = match azure.arm.get(&op, &cid).await {
         Ok(Some(c)) => c,
         Ok(None) => return fail("Cluster not found", format!("{} does not exist.", cid.display())),
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     let tags = crate::resources::network::read_tags(&cluster);
     let name = cid.name().to_owned();
@@ -244,7 +245,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
             &op,
             "role assignments",
             &format!("/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments", cid.subscription),
-            crate::arm::api_versions::for_type("Microsoft.Authorization/roleAssignments").unwrap_or("2022-04-01"),
+            trench_arm::api_versions::for_type("Microsoft.Authorization/roleAssignments").unwrap_or("2022-04-01"),
         )
         .await;
     let acr_guid = crate::resources::roles::role_definition_id(&cid.subscription, "AcrPull")
@@ -258,7 +259,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
                 .then(|| s(a, "/properties/scope").map(str::to_owned))
                 .flatten()
         }),
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     let np = |k: &str| s(&cluster, &format!("/properties/networkProfile/{k}")).map(Value::string).unwrap_or(Value::Null);
     let user_tags: BTreeMap<String, Value> =
@@ -280,7 +281,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
         m.insert("tags".into(), Value::Map(user_tags));
     }
     let mut state = Value::Object(m);
-    let tenant = ctx.configured().ok().and_then(|c| c.config.tenant_id.clone());
+    let tenant = ctx.data::<crate::config::Session>().ok().and_then(|c| c.config.tenant_id.clone());
     // A first pass fills the inputs the cluster expresses, the second reads like a refresh.
     let ids = AksIds::new(&cid.subscription, cid.resource_group.as_deref().unwrap_or(""), &name);
     let first = Bodies { cluster: Some(cluster.clone()), ..Bodies::default() };
@@ -304,7 +305,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     };
     let b = match fetch(&azure, &op, &spec).await {
         Ok(b) => b,
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     match state_for(&state, &spec, &b) {
         Ok(st) => StateResult::ok(st),

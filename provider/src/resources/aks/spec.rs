@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use serde_json::{Value as Json, json};
 
 use super::{AksConfig, DEFAULT_DNS_SERVICE_IP, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, DEFAULT_VM_SIZE, PoolConfig};
-use crate::arm::ResourceId;
-use crate::framework::Diagnostics;
 use crate::resources::common;
-use crate::value::{Value, from_value};
+use trench_arm::ResourceId;
+use trench_plugin::framework::Diagnostics;
+use trench_plugin::value::{Value, from_value};
 
 /// Control-plane log categories sent to Log Analytics.
 pub const LOG_CATEGORIES: [&str; 6] =
@@ -68,7 +68,7 @@ pub struct Pool {
 impl Pool {
     fn from_config(name: &str, p: &PoolConfig, system: bool) -> Pool {
         let autoscale = match (&p.min_count, &p.max_count) {
-            (crate::value::Val::Known(a), crate::value::Val::Known(b)) => Some((*a, *b)),
+            (trench_plugin::value::Val::Known(a), trench_plugin::value::Val::Known(b)) => Some((*a, *b)),
             _ => None,
         };
         Pool {
@@ -180,7 +180,7 @@ pub fn spec_from(
 
 impl PoolConfig {
     fn empty() -> PoolConfig {
-        use crate::value::Val;
+        use trench_plugin::value::Val;
         PoolConfig {
             vm_size: Val::Null,
             node_count: Val::Null,

@@ -27,7 +27,7 @@ fn pool(pairs: &[(&str, Value)]) -> Value {
 }
 
 fn n(i: i64) -> Value {
-    Value::Number(crate::value::Number::Int(i))
+    Value::Number(trench_plugin::value::Number::Int(i))
 }
 
 fn errors(pairs: &[(&str, Value)]) -> Vec<String> {

@@ -2,17 +2,18 @@
 //! with independent ones in parallel, one write at a time per VNet and per
 //! firewall policy.
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::sync::Mutex;
 
 use serde_json::Value as Json;
 
 use super::spec::{HubIds, HubSpec};
 use super::{HubComputed, HubConfig, default_timeouts, names, spec_from};
-use crate::arm::{ArmError, Op, ResourceId};
-use crate::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
 use crate::resources::common::{self, Azure};
-use crate::resources::reconcile::{ensure, failed, matches, settled, unknown_as_null};
-use crate::value::{Val, Value, from_value};
+use trench_arm::reconcile::{ensure, failed, matches, settled};
+use trench_arm::{ArmError, Op, ResourceId};
+use trench_plugin::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
+use trench_plugin::value::{Val, Value, from_value};
 
 /// Bodies of objects known to exist, filled in as steps finish, so a
 /// failure part-way still reports everything that exists.
@@ -62,7 +63,7 @@ pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
         let op = common::op(ctx, "deleting", t.delete);
         return match delete(&azure, &op, &req.prior).await {
             Ok(warnings) => StateResult { state: Value::Null, private: Vec::new(), diagnostics: warnings },
-            Err(e) => StateResult::failed(req.prior, e.into()),
+            Err(e) => StateResult::failed(req.prior, e.diagnostics()),
         };
     }
     let spec = match spec_from(&azure.subscription, &azure.default_tags, &req.planned) {
@@ -87,7 +88,7 @@ pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
     match result {
         Ok(()) => StateResult::ok(state),
         Err(e) => {
-            unknown_as_null(&mut state);
+            state.unknowns_to_null();
             let created = existing(&spec, &bodies);
             let what = if creating { "hub" } else { "hub update" };
             let d = common::partial_failure(e, what, &created);
@@ -190,7 +191,7 @@ async fn refuse_adoption(azure: &Azure, op: &Op, spec: &HubSpec) -> Result<(), D
                 ));
             }
             Ok(None) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e.diagnostics()),
         }
     }
     Ok(())
@@ -345,7 +346,7 @@ pub(super) fn vm_identity_matches(vm: &Json, j: &super::spec::JumpHost) -> bool 
 
 /// After an address-space change every peering must pick it up
 /// (`syncRemoteAddressSpace`), or the remote side keeps routing to the old one.
-async fn resync_peerings(arm: &crate::arm::ArmClient, op: &Op, vnet: &ResourceId, body: &Json) -> Result<(), ArmError> {
+async fn resync_peerings(arm: &trench_arm::ArmClient, op: &Op, vnet: &ResourceId, body: &Json) -> Result<(), ArmError> {
     let peerings = body.pointer("/properties/virtualNetworkPeerings").and_then(Json::as_array).cloned().unwrap_or_default();
     for p in peerings {
         let Some(name) = p.get("name").and_then(Json::as_str) else { continue };

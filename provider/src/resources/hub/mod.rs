@@ -21,14 +21,14 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::conventions::{self, AzureType};
-use crate::framework::plan::{self, ReplaceRule};
-use crate::framework::timeouts::{self, Timeouts};
-use crate::framework::{
+use crate::resources::{cidr, common};
+use spec::{AppRule, EgressMode, FIREWALL_SUBNET, HubIds, HubNames, HubSpec, JumpHost, NetRule, SHARED_SUBNET};
+use trench_plugin::framework::plan::{self, ReplaceRule};
+use trench_plugin::framework::timeouts::{self, Timeouts};
+use trench_plugin::framework::{
     ApplyRequest, AttrPath, Attribute, Block, Ctx, Diagnostics, Mode, Nesting, PlanRequest, Planned, Resource, Schema, StateResult,
 };
-use crate::resources::{cidr, common};
-use crate::value::{Type, Val, Value, from_value};
-use spec::{AppRule, EgressMode, FIREWALL_SUBNET, HubIds, HubNames, HubSpec, JumpHost, NetRule, SHARED_SUBNET};
+use trench_plugin::value::{Type, Val, Value, from_value};
 
 /// The resource.
 pub struct Hub;
@@ -231,7 +231,7 @@ fn api_versions() -> BTreeMap<String, String> {
         "Microsoft.Compute/virtualMachines",
     ]
     .iter()
-    .map(|t| ((*t).to_owned(), crate::arm::api_versions::for_type(t).unwrap_or("").to_owned()))
+    .map(|t| ((*t).to_owned(), trench_arm::api_versions::for_type(t).unwrap_or("").to_owned()))
     .collect()
 }
 

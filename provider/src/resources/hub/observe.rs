@@ -4,6 +4,7 @@
 //! `drift` line that apply repairs. Import discovers the children from the
 //! VNet's own back-references.
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -12,12 +13,12 @@ use serde_json::Value as Json;
 use super::apply::{Bodies, computed_from, ids_from_state, str_at};
 use super::spec::{AppRule, EgressMode, FIREWALL_SUBNET, HubIds, HubNames, HubSpec, JumpHost, NetRule, SHARED_SUBNET};
 use super::{DEFAULT_SKU_TIER, default_timeouts, spec_from};
-use crate::arm::{ArmError, Op, ResourceId};
-use crate::framework::{Ctx, Diagnostics, StateResult};
 use crate::resources::common::{self, Azure};
 use crate::resources::network::{read_space, read_subnets, same, tag_drift};
-use crate::resources::reconcile::matches;
-use crate::value::{Value, to_value};
+use trench_arm::reconcile::matches;
+use trench_arm::{ArmError, Op, ResourceId};
+use trench_plugin::framework::{Ctx, Diagnostics, StateResult};
+use trench_plugin::value::{Value, to_value};
 
 /// GETs every object the hub owns, in parallel.
 async fn fetch(azure: &Azure, op: &Op, i: &HubIds, jump: bool) -> Result<Bodies, ArmError> {
@@ -300,7 +301,7 @@ fn state_for(prior: &Value, spec: &HubSpec, seen: &HubSpec, b: &Bodies) -> Resul
         }
     }
     let mut computed = computed_from(spec, b, true);
-    computed.drift = crate::value::Val::Known(drift(spec, seen, b));
+    computed.drift = trench_plugin::value::Val::Known(drift(spec, seen, b));
     common::patch(&mut state, &computed)?;
     Ok(state)
 }
@@ -335,7 +336,7 @@ pub(super) async fn read(ctx: &Ctx, state: Value, private: Vec<u8>) -> StateResu
     let op = common::op(ctx, "reading", t.read);
     let bodies = match fetch(&azure, &op, &spec.ids, spec.jump_host.is_some()).await {
         Ok(b) => b,
-        Err(e) => return StateResult::failed(state, e.into()),
+        Err(e) => return StateResult::failed(state, e.diagnostics()),
     };
     if bodies.rg.is_none() {
         // Everything lived in it: the hub is gone.
@@ -373,7 +374,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     let vnet = match azure.arm.get(&op, &vnet_id).await {
         Ok(Some(v)) => v,
         Ok(None) => return fail("Hub not found", format!("{} does not exist.", vnet_id.display())),
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     let rg = vnet_id.resource_group.clone().unwrap_or_default();
     let tags = crate::resources::network::read_tags(&vnet);
@@ -410,7 +411,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     let fw = match azure.arm.get(&op, &fw_id).await {
         Ok(Some(f)) => f,
         Ok(None) => return fail("Firewall not found", format!("{} does not exist.", fw_id.display())),
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     let name_of = |ptr: &str| str_at(&fw, ptr).and_then(|s| ResourceId::parse(s).ok()).map(|i| i.name().to_owned());
     let nic_id = backref(SHARED_SUBNET, "networkInterfaces");
@@ -452,7 +453,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     };
     let mut bodies = match fetch(&azure, &op, &spec.ids, spec.jump_host.is_some()).await {
         Ok(b) => b,
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     // The jump host's NSG and VM are found from its NIC.
     if let Some(nic) = &bodies.nic {

@@ -7,8 +7,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use crate::arm::ResourceId;
 use crate::resources::network::{SubnetSpec, vnet_body};
+use trench_arm::ResourceId;
 
 /// Subnet the firewall must live in.
 pub const FIREWALL_SUBNET: &str = "AzureFirewallSubnet";

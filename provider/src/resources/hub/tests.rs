@@ -2,7 +2,7 @@
 //! attribute paths, defaults, deterministic ids, replace reasons.
 
 use super::*;
-use crate::value::Value;
+use trench_plugin::value::Value;
 
 fn config(pairs: &[(&str, Value)]) -> Value {
     let mut m: BTreeMap<String, Value> = schema().block.attributes.iter().map(|a| (a.name.clone(), Value::Null)).collect();
@@ -30,7 +30,7 @@ fn errors(pairs: &[(&str, Value)]) -> Vec<String> {
     all.extend(pairs.iter().cloned());
     Hub.validate(&config(&all))
         .iter()
-        .filter(|d| d.severity == crate::framework::Severity::Error)
+        .filter(|d| d.severity == trench_plugin::framework::Severity::Error)
         .map(|d| d.path.as_ref().map(ToString::to_string).unwrap_or_default())
         .collect()
 }

@@ -3,6 +3,7 @@
 //! identity) alongside its role assignments (in parallel, with
 //! `principalType` and a bounded `PrincipalNotFound` retry).
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -11,11 +12,11 @@ use serde_json::Value as Json;
 
 use super::spec::{self, Assignment, IdentitySpec, RoleAssignment, ServiceAccount};
 use super::{IdentityComputed, default_timeouts, spec_from};
-use crate::arm::{ArmClient, ArmError, ArmErrorKind, Op, ResourceId};
-use crate::framework::{ApplyRequest, AttrPath, Ctx, Diagnostics, StateResult};
 use crate::resources::common::{self, Azure};
-use crate::resources::reconcile::{ensure, matches, unknown_as_null};
-use crate::value::{Val, Value, from_value};
+use trench_arm::reconcile::{ensure, matches};
+use trench_arm::{ArmClient, ArmError, ArmErrorKind, Op, ResourceId};
+use trench_plugin::framework::{ApplyRequest, AttrPath, Ctx, Diagnostics, StateResult};
+use trench_plugin::value::{Val, Value, from_value};
 
 /// How long a role assignment keeps retrying `PrincipalNotFound` while a new
 /// identity replicates through Entra ID (minutes in the worst cases seen).
@@ -93,7 +94,7 @@ pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
         let op = common::op(ctx, "deleting", t.delete);
         return match delete(&azure.arm, &op, &owned(&azure.subscription, &req.prior)).await {
             Ok(()) => StateResult::ok(Value::Null),
-            Err(e) => StateResult::failed(req.prior, e.into()),
+            Err(e) => StateResult::failed(req.prior, e.diagnostics()),
         };
     }
     let spec = match spec_from(&azure.subscription, &azure.default_tags, &req.planned) {
@@ -121,7 +122,7 @@ pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
     match result {
         Ok(()) => StateResult::ok(state),
         Err(e) => {
-            unknown_as_null(&mut state);
+            state.unknowns_to_null();
             let created = existing(&spec, &bodies);
             let d = if e.has_code("ResourceGroupNotFound") && bodies.identity.is_none() {
                 missing_group(&spec, &e)
@@ -220,7 +221,7 @@ async fn refuse_adoption(azure: &Azure, op: &Op, spec: &IdentitySpec) -> Result<
             ),
         )),
         Ok(None) => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e.diagnostics()),
     }
 }
 

@@ -22,16 +22,16 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::arm::ResourceId;
 use crate::conventions::{self, AzureType};
-use crate::framework::plan::{self, ReplaceRule};
-use crate::framework::timeouts::{self, Timeouts};
-use crate::framework::{
+use crate::resources::{common, roles};
+use spec::{DEFAULT_AUDIENCE, IdentitySpec, RoleAssignment, ServiceAccount};
+use trench_arm::ResourceId;
+use trench_plugin::framework::plan::{self, ReplaceRule};
+use trench_plugin::framework::timeouts::{self, Timeouts};
+use trench_plugin::framework::{
     ApplyRequest, AttrPath, Attribute, Block, Ctx, Diagnostics, Mode, Nesting, PlanRequest, Planned, Resource, Schema, StateResult,
 };
-use crate::resources::{common, roles};
-use crate::value::{Type, Val, Value, from_value};
-use spec::{DEFAULT_AUDIENCE, IdentitySpec, RoleAssignment, ServiceAccount};
+use trench_plugin::value::{Type, Val, Value, from_value};
 
 /// The resource.
 pub struct WorkloadIdentity;
@@ -141,7 +141,7 @@ fn api_versions() -> BTreeMap<String, String> {
         "Microsoft.Authorization/roleAssignments",
     ]
     .iter()
-    .map(|t| ((*t).to_owned(), crate::arm::api_versions::for_type(t).unwrap_or("").to_owned()))
+    .map(|t| ((*t).to_owned(), trench_arm::api_versions::for_type(t).unwrap_or("").to_owned()))
     .collect()
 }
 

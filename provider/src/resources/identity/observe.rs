@@ -6,6 +6,7 @@
 //! a `drift` line that apply repairs. Import discovers the credentials by
 //! listing them and the assignments by listing the principal's.
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
@@ -13,13 +14,13 @@ use serde_json::Value as Json;
 use super::apply::{Bodies, computed_from, str_at};
 use super::spec::{self, IdentitySpec, RoleAssignment, ServiceAccount};
 use super::{default_timeouts, spec_from};
-use crate::arm::id::same_id;
-use crate::arm::{ArmClient, ArmError, Op, ResourceId};
-use crate::framework::{Ctx, Diagnostics, StateResult};
 use crate::resources::common;
 use crate::resources::network::{read_tags, tag_drift};
 use crate::resources::roles;
-use crate::value::{Val, Value, to_value};
+use trench_arm::id::same_id;
+use trench_arm::{ArmClient, ArmError, Op, ResourceId};
+use trench_plugin::framework::{Ctx, Diagnostics, StateResult};
+use trench_plugin::value::{Val, Value, to_value};
 
 /// GETs the identity, then every credential and assignment it should have,
 /// in parallel. No identity means nothing else is looked for.
@@ -159,7 +160,7 @@ pub(super) async fn read(ctx: &Ctx, state: Value, private: Vec<u8>) -> StateResu
     let op = common::op(ctx, "reading", t.read);
     let b = match fetch(&azure.arm, &op, &spec).await {
         Ok(b) => b,
-        Err(e) => return StateResult::failed(state, e.into()),
+        Err(e) => return StateResult::failed(state, e.diagnostics()),
     };
     if b.identity.is_none() {
         // Credentials go with their identity; assignments to a deleted
@@ -199,7 +200,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     let identity = match arm.get(&op, &uai).await {
         Ok(Some(v)) => v,
         Ok(None) => return fail("Identity not found", format!("{} does not exist.", uai.display())),
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     let tags = read_tags(&identity);
     let name = uai.name().to_owned();
@@ -224,7 +225,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
             &op,
             &format!("federated credentials of {}", uai.display()),
             &format!("{uai}/federatedIdentityCredentials"),
-            crate::arm::api_versions::for_type(fic_type).unwrap_or("2024-11-30"),
+            trench_arm::api_versions::for_type(fic_type).unwrap_or("2024-11-30"),
         )
         .await;
     let mut credentials: BTreeMap<ServiceAccount, Json> = BTreeMap::new();
@@ -244,7 +245,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
                 }
             }
         }
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     }
     // Sorted by (namespace, name): the order Terraform sees is stable.
     let service_accounts: Vec<ServiceAccount> = credentials.keys().cloned().collect();
@@ -259,7 +260,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
             &op,
             &format!("role assignments of {}", uai.display()),
             &format!("/subscriptions/{}/providers/Microsoft.Authorization/roleAssignments", uai.subscription),
-            crate::arm::api_versions::for_type(ra_type).unwrap_or("2022-04-01"),
+            trench_arm::api_versions::for_type(ra_type).unwrap_or("2022-04-01"),
             &[("$filter", &format!("principalId eq '{principal}'"))],
         )
         .await;
@@ -284,7 +285,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
                 }
             }
         }
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     }
     found.sort_by(|(a, _), (b, _)| (a.scope.to_ascii_lowercase(), &a.role).cmp(&(b.scope.to_ascii_lowercase(), &b.role)));
 

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use crate::arm::ResourceId;
 use crate::resources::roles;
+use trench_arm::ResourceId;
 
 /// The audience Entra ID expects in workload-identity token exchanges.
 pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";

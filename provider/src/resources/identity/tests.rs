@@ -7,7 +7,7 @@ use serde_json::json;
 use super::apply::{Bodies, owned};
 use super::spec::tests::{SUB, sample};
 use super::*;
-use crate::value::Value;
+use trench_plugin::value::Value;
 
 fn config(pairs: &[(&str, Value)]) -> Value {
     let mut m: BTreeMap<String, Value> = schema().block.attributes.iter().map(|a| (a.name.clone(), Value::Null)).collect();
@@ -54,7 +54,7 @@ fn errors(pairs: &[(&str, Value)]) -> Vec<String> {
     WorkloadIdentity
         .validate(&config(&all))
         .iter()
-        .filter(|d| d.severity == crate::framework::Severity::Error)
+        .filter(|d| d.severity == trench_plugin::framework::Severity::Error)
         .map(|d| d.path.as_ref().map(ToString::to_string).unwrap_or_default())
         .collect()
 }
@@ -202,9 +202,9 @@ fn state_with(principal: &str) -> Value {
         ("location", Value::string("westeurope")),
         ("resource_group_name", Value::string("rg-trench-core-dev")),
         ("oidc_issuer_url", Value::string(&s.issuer)),
-        ("service_accounts", crate::value::to_value(&s.service_accounts).unwrap()),
+        ("service_accounts", trench_plugin::value::to_value(&s.service_accounts).unwrap()),
         ("audiences", list(&[spec::DEFAULT_AUDIENCE])),
-        ("role_assignments", crate::value::to_value(&s.role_assignments).unwrap()),
+        ("role_assignments", trench_plugin::value::to_value(&s.role_assignments).unwrap()),
     ]);
     let b = full_bodies(&s, principal);
     common::patch(&mut v, &apply::computed_from(&s, &b, true)).unwrap();

@@ -4,6 +4,7 @@
 //! records. Every branch runs to completion, so a failure in one leaves
 //! the others' objects recorded in state rather than cancelled mid-write.
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -11,11 +12,11 @@ use serde_json::{Value as Json, json};
 
 use super::spec::{BundleSpec, OnSoftDeleted, Target};
 use super::{BundleComputed, PASSWORD, PASSWORD_VERSION, default_timeouts, spec_from};
-use crate::arm::{ArmClient, ArmError, ArmErrorKind, Op, ResourceId};
-use crate::framework::{ApplyRequest, AttrPath, Ctx, Diagnostics, StateResult};
 use crate::resources::common::{self, Azure};
-use crate::resources::reconcile::{ensure, failed, matches, settled, unknown_as_null};
-use crate::value::{Val, Value};
+use trench_arm::reconcile::{ensure, failed, matches, settled};
+use trench_arm::{ArmClient, ArmError, ArmErrorKind, Op, ResourceId};
+use trench_plugin::framework::{ApplyRequest, AttrPath, Ctx, Diagnostics, StateResult};
+use trench_plugin::value::{Val, Value};
 
 /// One owned object, as a key into [`Bodies`].
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -366,7 +367,7 @@ impl Run<'_> {
             Some(h) if matches(&want, &h) && !failed(&h) => h,
             Some(h) => {
                 let moved = !str_at(&h, "/properties/subnet/id")
-                    .is_some_and(|s| crate::arm::id::same_id(s, &self.spec.endpoint_subnet.to_string()));
+                    .is_some_and(|s| trench_arm::id::same_id(s, &self.spec.endpoint_subnet.to_string()));
                 if moved {
                     // ARM cannot move an endpoint: a new one, with new IPs.
                     self.forget(&Slot::Endpoint(t));
@@ -485,7 +486,7 @@ async fn refuse_adoption(azure: &Azure, op: &Op, spec: &BundleSpec) -> Result<()
     let found = futures::future::join_all(ids.iter().map(|id| azure.arm.get(&look, id))).await;
     for (id, r) in ids.iter().zip(found) {
         // Ours, from an apply that did not finish, is resumed.
-        if r.map_err(Diagnostics::from)?.is_some_and(|b| !common::owned_by(&b, &spec.tags)) {
+        if r.map_err(|e| e.diagnostics())?.is_some_and(|b| !common::owned_by(&b, &spec.tags)) {
             return Err(Diagnostics::error(
                 format!("{} already exists", id.display()),
                 format!(
@@ -500,11 +501,11 @@ async fn refuse_adoption(azure: &Azure, op: &Op, spec: &BundleSpec) -> Result<()
 
 /// The tenant the vault trusts: the provider's, or the subscription's.
 async fn tenant(ctx: &Ctx, azure: &Azure, op: &Op) -> Result<String, Diagnostics> {
-    if let Some(t) = ctx.configured()?.config.tenant_id.clone() {
+    if let Some(t) = ctx.data::<crate::config::Session>()?.config.tenant_id.clone() {
         return Ok(t);
     }
     let sub = ResourceId::subscription(&azure.subscription);
-    let body = azure.arm.get(&op.with_action("reading"), &sub).await.map_err(Diagnostics::from)?;
+    let body = azure.arm.get(&op.with_action("reading"), &sub).await.map_err(|e| e.diagnostics())?;
     body.as_ref().and_then(|b| str_at(b, "/tenantId")).map(str::to_owned).ok_or_else(|| {
         Diagnostics::error(
             "Cannot tell the tenant",
@@ -529,7 +530,7 @@ pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
         let op = common::op(ctx, "deleting", t.delete);
         return match delete(&azure, &op, &p).await {
             Ok(warnings) => StateResult { state: Value::Null, private: Vec::new(), diagnostics: warnings },
-            Err(e) => StateResult::failed(req.prior, e.into()),
+            Err(e) => StateResult::failed(req.prior, e.diagnostics()),
         };
     }
     let spec = match spec_from(&azure.subscription, &azure.default_tags, &req.planned) {
@@ -558,17 +559,17 @@ pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
     if failures.is_empty() {
         return StateResult::ok(state);
     }
-    unknown_as_null(&mut state);
+    state.unknowns_to_null();
     let created = existing(&spec, &bodies);
     let mut d = Diagnostics::new();
     for f in failures {
         d.extend(match f {
-            Failure::Arm(e) => e.into(),
+            Failure::Arm(e) => e.diagnostics(),
             Failure::Diag(x) => x,
         });
     }
     if !created.is_empty()
-        && let Some(first) = d.0.iter_mut().find(|x| x.severity == crate::framework::Severity::Error)
+        && let Some(first) = d.0.iter_mut().find(|x| x.severity == trench_plugin::framework::Severity::Error)
     {
         let what = if creating { "bundle" } else { "bundle update" };
         let list = created.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n");

@@ -29,15 +29,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::arm::ResourceId;
-use crate::framework::plan::{self, ReplaceRule};
-use crate::framework::timeouts::{self, Timeouts};
-use crate::framework::{
+use crate::resources::common;
+use spec::{AcrSpec, BundleIds, BundleNames, BundleSpec, KvSpec, OnSoftDeleted, PgSpec, SbSpec};
+use trench_arm::ResourceId;
+use trench_plugin::framework::plan::{self, ReplaceRule};
+use trench_plugin::framework::timeouts::{self, Timeouts};
+use trench_plugin::framework::{
     ApplyRequest, AttrPath, Attribute, Block, Ctx, Diagnostics, Nesting, PlanRequest, Planned, Resource, Schema, StateResult,
 };
-use crate::resources::common;
-use crate::value::{Number, Type, Val, Value, from_value};
-use spec::{AcrSpec, BundleIds, BundleNames, BundleSpec, KvSpec, OnSoftDeleted, PgSpec, SbSpec};
+use trench_plugin::value::{Number, Type, Val, Value, from_value};
 
 /// The resource.
 pub struct PaasBundle;
@@ -267,7 +267,7 @@ fn api_versions() -> BTreeMap<String, String> {
         "Microsoft.Network/privateDnsZones/A",
     ]
     .iter()
-    .map(|t| ((*t).to_owned(), crate::arm::api_versions::for_type(t).unwrap_or("").to_owned()))
+    .map(|t| ((*t).to_owned(), trench_arm::api_versions::for_type(t).unwrap_or("").to_owned()))
     .collect()
 }
 

@@ -5,6 +5,7 @@
 //! a `drift` line that apply repairs. Import starts from the Key Vault and
 //! finds the rest by name, listing queues, databases and DNS links.
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
@@ -12,13 +13,13 @@ use serde_json::Value as Json;
 use super::apply::{Bodies, Slot, computed_from, endpoint_ip, slots, str_at};
 use super::spec::{BundleIds, BundleSpec, Target};
 use super::{BundleConfig, PG_SYSTEM_DATABASES, default_timeouts, names, spec_from};
-use crate::arm::id::same_id;
-use crate::arm::{ArmClient, ArmError, Op, ResourceId};
-use crate::framework::{Ctx, Diagnostics, StateResult};
 use crate::resources::common;
 use crate::resources::network::{read_tags, tag_drift};
-use crate::resources::reconcile::matches;
-use crate::value::{Number, Val, Value, from_value};
+use trench_arm::id::same_id;
+use trench_arm::reconcile::matches;
+use trench_arm::{ArmClient, ArmError, Op, ResourceId};
+use trench_plugin::framework::{Ctx, Diagnostics, StateResult};
+use trench_plugin::value::{Number, Val, Value, from_value};
 
 /// GETs every object the spec owns, in parallel.
 pub(super) async fn fetch(arm: &ArmClient, op: &Op, spec: &BundleSpec) -> Result<Bodies, ArmError> {
@@ -237,7 +238,7 @@ pub(super) async fn read(ctx: &Ctx, state: Value, private: Vec<u8>) -> StateResu
     let op = common::op(ctx, "reading", t.read);
     let bodies = match fetch(&azure.arm, &op, &spec).await {
         Ok(b) => b,
-        Err(e) => return StateResult::failed(state, e.into()),
+        Err(e) => return StateResult::failed(state, e.diagnostics()),
     };
     if gone(&bodies) {
         return StateResult::ok(Value::Null);
@@ -306,7 +307,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     let vault = match arm.get(&op, &vault_id).await {
         Ok(Some(v)) => v,
         Ok(None) => return fail("Bundle not found", format!("{} does not exist.", vault_id.display())),
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     let tags = read_tags(&vault);
     let env = tags
@@ -350,7 +351,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     // What exists decides the optional parts; listings give the children.
     let op = &op;
     let list = |path: String, ty: &'static str| async move {
-        let v = crate::arm::api_versions::for_type(ty).unwrap_or("");
+        let v = trench_arm::api_versions::for_type(ty).unwrap_or("");
         arm.list(op, &path, &path, v).await
     };
     let (pe_id, storage_id, cosmos_id) = (ids.endpoint_id(Target::KeyVault), ids.storage_account_id(), ids.cosmos_id());
@@ -365,7 +366,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     let found = (|| Ok::<_, ArmError>((pe?, storage?, cosmos?, queues?, dbs?, links?)))();
     let (pe, storage, cosmos, queues, dbs, links) = match found {
         Ok(f) => f,
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     let Some(subnet) = pe.as_ref().and_then(|p| str_at(p, "/properties/subnet/id")).map(str::to_owned) else {
         return fail(
@@ -403,7 +404,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     };
     let bodies = match fetch(arm, op, &spec).await {
         Ok(b) => b,
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     match state_for(&state, &spec, &bodies) {
         Ok(s) => StateResult::ok(s),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use crate::arm::ResourceId;
+use trench_arm::ResourceId;
 
 /// What to do when a soft-deleted vault holds the Key Vault's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

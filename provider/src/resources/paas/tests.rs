@@ -7,8 +7,8 @@ use serde_json::json;
 use super::apply::{Bodies, Slot, slots};
 use super::spec::tests::{SUB, sample};
 use super::*;
-use crate::framework::Severity;
-use crate::value::Value;
+use trench_plugin::framework::Severity;
+use trench_plugin::value::Value;
 
 fn config(pairs: &[(&str, Value)]) -> Value {
     let mut m: BTreeMap<String, Value> = schema().block.attributes.iter().map(|a| (a.name.clone(), Value::Null)).collect();

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use super::spec;
 use super::{BundleConfig, PASSWORD, PASSWORD_VERSION, PG_STORAGE_SIZES, PG_SYSTEM_DATABASES, defaults};
-use crate::arm::ResourceId;
 use crate::conventions::{self, AzureType};
-use crate::framework::{AttrPath, Diagnostics};
-use crate::value::{Val, Value, from_value};
+use trench_arm::ResourceId;
+use trench_plugin::framework::{AttrPath, Diagnostics};
+use trench_plugin::value::{Val, Value, from_value};
 
 fn err(d: &mut Diagnostics, attr: &str, summary: &str, detail: impl Into<String>) {
     d.add_attr_error(AttrPath::root(attr), summary, detail);

@@ -1,18 +1,19 @@
 //! The spoke's desired objects and how they are created, updated and deleted.
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use serde_json::{Value as Json, json};
 
 use super::{SpokeComputed, SpokeConfig, SpokeNames, default_subnets, default_timeouts, names};
-use crate::arm::{ArmError, Op, ResourceId};
-use crate::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
 use crate::resources::cidr;
 use crate::resources::common::{self, Azure};
 use crate::resources::network::{SubnetSpec, peering_body, read_space, vnet_body};
-use crate::resources::reconcile::{ensure, settle, unknown_as_null};
-use crate::value::{Val, Value, from_value};
+use trench_arm::reconcile::{ensure, settle};
+use trench_arm::{ArmError, Op, ResourceId};
+use trench_plugin::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
+use trench_plugin::value::{Val, Value, from_value};
 
 /// Where the spoke's objects live.
 #[derive(Clone, Debug, PartialEq)]
@@ -195,7 +196,7 @@ pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
         let op = common::op(ctx, "deleting", t.delete);
         return match delete(&azure, &op, &req.prior).await {
             Ok(w) => StateResult { state: Value::Null, private: Vec::new(), diagnostics: w },
-            Err(e) => StateResult::failed(req.prior, e.into()),
+            Err(e) => StateResult::failed(req.prior, e.diagnostics()),
         };
     }
     let mut spec = match spec_from(&azure.subscription, &azure.default_tags, &req.planned) {
@@ -219,7 +220,7 @@ pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
         Ok(()) => StateResult::ok(state),
         Err(Failure::Refused(d)) => StateResult::failed(if creating { Value::Null } else { req.prior }, d),
         Err(Failure::Arm(e)) => {
-            unknown_as_null(&mut state);
+            state.unknowns_to_null();
             let exist: Vec<String> = existing(&spec, &bodies);
             let d = common::partial_failure(e, if creating { "spoke" } else { "spoke update" }, &exist);
             if creating && exist.is_empty() { StateResult::failed(Value::Null, d) } else { StateResult::failed(state, d) }
@@ -290,7 +291,7 @@ async fn ensure_peering(
         .is_some_and(|s| !s.eq_ignore_ascii_case("FullyInSync"));
     let want = peering_body(&remote.to_string());
     match existing {
-        Some(p) if (out_of_sync || force_sync) && crate::resources::reconcile::matches(&want, &p) => {
+        Some(p) if (out_of_sync || force_sync) && trench_arm::reconcile::matches(&want, &p) => {
             arm.put_with_query(&op.with_action("re-syncing"), id, &want, &[("syncRemoteAddressSpace", "true")]).await
         }
         known => ensure(arm, op, id, &want, known).await,
@@ -355,7 +356,7 @@ async fn reconcile(azure: &Azure, op: &Op, spec: &mut SpokeSpec, creating: bool,
             && let Some(h) = hub_space.iter().find(|h| cidr::overlaps(h, &n))
         {
             return Err(Failure::Refused(Diagnostics::attr_error(
-                crate::framework::AttrPath::root("address_space"),
+                trench_plugin::framework::AttrPath::root("address_space"),
                 "Overlaps the hub",
                 format!("{n} overlaps the hub's {h}; peered networks need disjoint address spaces."),
             )));

@@ -16,15 +16,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::arm::ResourceId;
 use crate::conventions::{self, AzureType};
-use crate::framework::plan::{self, ReplaceRule};
-use crate::framework::timeouts::{self, Timeouts};
-use crate::framework::{
+use crate::resources::{cidr, common};
+use trench_arm::ResourceId;
+use trench_plugin::framework::plan::{self, ReplaceRule};
+use trench_plugin::framework::timeouts::{self, Timeouts};
+use trench_plugin::framework::{
     ApplyRequest, AttrPath, Attribute, Block, Ctx, Diagnostics, Nesting, PlanRequest, Planned, Resource, Schema, StateResult,
 };
-use crate::resources::{cidr, common};
-use crate::value::{Type, Val, Value, from_value};
+use trench_plugin::value::{Type, Val, Value, from_value};
 
 /// The resource.
 pub struct Spoke;
@@ -160,7 +160,7 @@ fn api_versions() -> BTreeMap<String, String> {
         "Microsoft.Network/routeTables",
     ]
     .iter()
-    .map(|t| ((*t).to_owned(), crate::arm::api_versions::for_type(t).unwrap_or("").to_owned()))
+    .map(|t| ((*t).to_owned(), trench_arm::api_versions::for_type(t).unwrap_or("").to_owned()))
     .collect()
 }
 

@@ -1,18 +1,19 @@
 //! Reading the spoke back (one GET per owned object; the spoke→hub peering
 //! comes inside the VNet) and importing it from its VNet id.
 
+use crate::resources::common::ArmDiagnostics as _;
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
 use super::apply::{Bodies, SpokeIds, SpokeSpec, computed_from, spec_from};
 use super::{NODES_SUBNET, SpokeNames, default_timeouts};
-use crate::arm::{ArmError, Op, ResourceId};
-use crate::framework::{Ctx, Diagnostics, StateResult};
 use crate::resources::common::{self, Azure};
 use crate::resources::network::{read_space, read_subnets, read_tags, same, tag_drift};
-use crate::resources::reconcile::matches;
-use crate::value::{Value, to_value};
+use trench_arm::reconcile::matches;
+use trench_arm::{ArmError, Op, ResourceId};
+use trench_plugin::framework::{Ctx, Diagnostics, StateResult};
+use trench_plugin::value::{Value, to_value};
 
 async fn fetch(azure: &Azure, op: &Op, i: &SpokeIds) -> Result<Bodies, ArmError> {
     let arm = &*azure.arm;
@@ -131,7 +132,7 @@ pub(super) async fn read(ctx: &Ctx, state: Value, private: Vec<u8>) -> StateResu
     let op = common::op(ctx, "reading", t.read);
     let b = match fetch(&azure, &op, &spec.ids).await {
         Ok(b) => b,
-        Err(e) => return StateResult::failed(state, e.into()),
+        Err(e) => return StateResult::failed(state, e.diagnostics()),
     };
     if b.rg.is_none() {
         return StateResult::ok(Value::Null);
@@ -159,7 +160,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     let vnet = match azure.arm.get(&op, &vnet_id).await {
         Ok(Some(v)) => v,
         Ok(None) => return fail("Spoke not found", format!("{} does not exist.", vnet_id.display())),
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     let tags = read_tags(&vnet);
     let vname = vnet_id.name().to_owned();
@@ -187,7 +188,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
         .unwrap_or_else(|| format!("rt-{svc}-nodes-{env}"));
     let hub_vnet = match azure.arm.get(&op, &hub).await {
         Ok(h) => h,
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     let hub_peering_name = hub_vnet
         .as_ref()
@@ -225,7 +226,7 @@ pub(super) async fn import(ctx: &Ctx, id: &str) -> StateResult {
     let ids = SpokeIds { subscription: vnet_id.subscription.clone(), names, hub };
     let b = match fetch(&azure, &op, &ids).await {
         Ok(b) => b,
-        Err(e) => return StateResult::failed(Value::Null, e.into()),
+        Err(e) => return StateResult::failed(Value::Null, e.diagnostics()),
     };
     // Inputs from what exists, then the usual read.
     if let Value::Object(m) = &mut state {

@@ -8,6 +8,8 @@
 mod controller;
 mod convert;
 mod service;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 #[allow(missing_docs, dead_code, clippy::all, clippy::pedantic)]
 pub(crate) mod proto {

@@ -4,8 +4,7 @@
 
 use serde_json::Value as Json;
 
-use crate::arm::{ArmClient, ArmError, Op, ResourceId};
-use crate::value::Value;
+use crate::{ArmClient, ArmError, Op, ResourceId};
 
 /// True if every field of `want` is present in `have` with the same value.
 /// Objects compare key by key (ARM adds read-only fields, which are
@@ -109,17 +108,6 @@ pub fn in_flight(body: &Json) -> bool {
         .iter()
         .any(|x| x.eq_ignore_ascii_case(s))
     })
-}
-
-/// Replaces every unknown with null: a partial result must be wholly known.
-pub fn unknown_as_null(v: &mut Value) {
-    match v {
-        Value::Unknown(_) => *v = Value::Null,
-        Value::List(vs) | Value::Set(vs) | Value::Tuple(vs) => vs.iter_mut().for_each(unknown_as_null),
-        Value::Map(m) | Value::Object(m) => m.values_mut().for_each(unknown_as_null),
-        Value::Dynamic(_, inner) => unknown_as_null(inner),
-        _ => {}
-    }
 }
 
 #[cfg(test)]

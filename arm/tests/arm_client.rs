@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value as Json, json};
 use support::{Sim, client, client_with, config, fake_oidc_jwt};
 use tokio_util::sync::CancellationToken;
-use trench_provider::arm::{ArmErrorKind, Op, ResourceId};
+use trench_arm::{ArmErrorKind, Op, ResourceId};
 
 fn op() -> Op {
     Op::new("testing", Duration::from_secs(60), CancellationToken::new())
@@ -59,9 +59,9 @@ async fn oidc_token_file_is_read_again_on_every_token_refresh() {
     let file = sim.dir.path().join("oidc-token");
     std::fs::write(&file, fake_oidc_jwt("repo:trench-lab/trench:environment:dev")).unwrap();
     let mut cfg = config(&sim);
-    cfg.client_secret = None;
-    cfg.use_oidc = true;
-    cfg.oidc_token_file_path = Some(file.display().to_string());
+    cfg.credentials.client_secret = None;
+    cfg.credentials.use_oidc = true;
+    cfg.credentials.oidc_token_file_path = Some(file.display().to_string());
     let c = client_with(&cfg);
     with_rg(&sim, "rg-oidc").await;
     for _ in 0..3 {
@@ -110,10 +110,10 @@ async fn github_actions_oidc_fetches_a_fresh_assertion_each_time() {
         }
     });
     let mut cfg = config(&sim);
-    cfg.client_secret = None;
-    cfg.use_oidc = true;
-    cfg.oidc_request_url = Some(format!("http://{addr}/token?api-version=2.0"));
-    cfg.oidc_request_token = Some(trench_provider::config::Secret::new("gh-request-token"));
+    cfg.credentials.client_secret = None;
+    cfg.credentials.use_oidc = true;
+    cfg.credentials.oidc_request_url = Some(format!("http://{addr}/token?api-version=2.0"));
+    cfg.credentials.oidc_request_token = Some(trench_arm::Secret::new("gh-request-token"));
     let c = client_with(&cfg);
     with_rg(&sim, "rg-gh").await;
     for _ in 0..2 {
@@ -136,15 +136,15 @@ async fn azure_cli_credential_runs_az_and_failures_list_every_attempt() {
     // SAFETY: tests in this binary that read PATH run after this point only.
     unsafe { std::env::set_var("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())) };
     let mut cfg = config(&sim);
-    cfg.client_secret = None;
-    cfg.use_cli = true;
+    cfg.credentials.client_secret = None;
+    cfg.credentials.use_cli = true;
     let c = client_with(&cfg);
     c.put(&op(), &rg(&sim, "rg-cli"), &json!({"location": "westeurope"})).await.unwrap();
 
     // Nothing usable: the error lists each credential and why.
     let mut none = config(&sim);
-    none.client_secret = None;
-    none.use_oidc = true;
+    none.credentials.client_secret = None;
+    none.credentials.use_oidc = true;
     let e = client_with(&none).get(&op(), &rg(&sim, "rg-cli")).await.unwrap_err();
     let text = e.detail();
     for want in [

@@ -2,8 +2,11 @@
 //! failure becomes a diagnostic (a gRPC status would read "Plugin error").
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures::FutureExt as _;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, decode, diagnostics, encode};
@@ -35,13 +38,14 @@ pub(crate) struct ProviderService {
 
 type Rpc<T> = Result<Response<T>, Status>;
 
-fn unknown_type(kind: &str, name: &str) -> Diagnostics {
-    Diagnostics::error(format!("Unknown {kind} type"), format!("terraform-provider-trench has no {kind} named {name:?}."))
+/// What a panic carried, for the diagnostic.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "no message".into())
 }
 
 impl ProviderService {
     pub(crate) fn new(provider: Arc<Provider>) -> ProviderService {
-        let provider_schema = Typed::new(crate::config::schema());
+        let provider_schema = Typed::new(provider.block().schema());
         let resources: HashMap<_, _> = provider.resources().map(|r| (r.type_name().to_owned(), Typed::new(r.schema()))).collect();
         let data_sources: HashMap<_, _> = provider.data_sources().map(|d| (d.type_name().to_owned(), Typed::new(d.schema()))).collect();
         let schema_response = proto::get_provider_schema::Response {
@@ -55,6 +59,34 @@ impl ProviderService {
             server_capabilities: Some(capabilities()),
         };
         ProviderService { provider, provider_schema, resources, data_sources, schema_response }
+    }
+
+    fn unknown_type(&self, kind: &str, name: &str) -> Diagnostics {
+        Diagnostics::error(format!("Unknown {kind} type"), format!("{} has no {kind} named {name:?}.", self.provider.identity().binary))
+    }
+
+    /// The diagnostic for a panic inside `rpc` on `type_name`: the call
+    /// fails, the process (and every other call) goes on.
+    fn crashed(&self, rpc: &str, type_name: &str, p: &(dyn std::any::Any + Send)) -> Diagnostics {
+        let message = panic_message(p);
+        tracing::error!(rpc, type_name, panic = %message, "a provider call panicked");
+        Diagnostics::error(
+            format!("{} crashed in {rpc} for {type_name}", self.provider.identity().binary),
+            format!(
+                "The provider hit an internal error ({message}) and stopped this call; it keeps serving the others. This is a bug: please report it with the provider log (TF_LOG_PROVIDER=debug). Nothing this call did after the error was recorded; running the command again resumes from the state Terraform has."
+            ),
+        )
+    }
+
+    /// Runs one resource or data source call; a panic becomes `Err` with
+    /// the diagnostic naming the RPC and type.
+    async fn guarded<T>(&self, rpc: &str, type_name: &str, call: impl Future<Output = T>) -> Result<T, Diagnostics> {
+        AssertUnwindSafe(call).catch_unwind().await.map_err(|p| self.crashed(rpc, type_name, p.as_ref()))
+    }
+
+    /// [`ProviderService::guarded`] for a synchronous call.
+    fn guarded_sync<T>(&self, rpc: &str, type_name: &str, call: impl FnOnce() -> T) -> Result<T, Diagnostics> {
+        std::panic::catch_unwind(AssertUnwindSafe(call)).map_err(|p| self.crashed(rpc, type_name, p.as_ref()))
     }
 
     /// Finishes a state-returning call: write-only values nulled, encoded.
@@ -150,7 +182,7 @@ impl provider_server::Provider for ProviderService {
     ) -> Rpc<proto::validate_provider_config::Response> {
         let req = req.into_inner();
         let d = match decode(req.config.as_ref(), &self.provider_schema.ty, "provider configuration") {
-            Ok(v) => crate::config::validate(&v),
+            Ok(v) => self.guarded_sync("ValidateProviderConfig", "provider", || self.provider.block().validate(&v)).unwrap_or_else(|d| d),
             Err(d) => d,
         };
         Ok(Response::new(proto::validate_provider_config::Response { diagnostics: diagnostics(&d) }))
@@ -163,10 +195,13 @@ impl provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let d = match (self.provider.resource(&req.type_name), self.resources.get(&req.type_name)) {
             (Some(r), Some(t)) => match decode(req.config.as_ref(), &t.ty, "configuration") {
-                Ok(v) => locatable(r.validate(&v), &t.schema.block),
+                Ok(v) => locatable(
+                    self.guarded_sync("ValidateResourceConfig", &req.type_name, || r.validate(&v)).unwrap_or_else(|d| d),
+                    &t.schema.block,
+                ),
                 Err(d) => d,
             },
-            _ => unknown_type("resource", &req.type_name),
+            _ => self.unknown_type("resource", &req.type_name),
         };
         Ok(Response::new(proto::validate_resource_config::Response { diagnostics: diagnostics(&d) }))
     }
@@ -178,10 +213,13 @@ impl provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let d = match (self.provider.data_source(&req.type_name), self.data_sources.get(&req.type_name)) {
             (Some(ds), Some(t)) => match decode(req.config.as_ref(), &t.ty, "configuration") {
-                Ok(v) => locatable(ds.validate(&v), &t.schema.block),
+                Ok(v) => locatable(
+                    self.guarded_sync("ValidateDataResourceConfig", &req.type_name, || ds.validate(&v)).unwrap_or_else(|d| d),
+                    &t.schema.block,
+                ),
                 Err(d) => d,
             },
-            _ => unknown_type("data source", &req.type_name),
+            _ => self.unknown_type("data source", &req.type_name),
         };
         Ok(Response::new(proto::validate_data_resource_config::Response { diagnostics: diagnostics(&d) }))
     }
@@ -195,12 +233,12 @@ impl provider_server::Provider for ProviderService {
             Ok(Response::new(proto::upgrade_resource_state::Response { upgraded_state: None, diagnostics: diagnostics(&d) }))
         };
         let (Some(r), Some(t)) = (self.provider.resource(&req.type_name), self.resources.get(&req.type_name)) else {
-            return fail(unknown_type("resource", &req.type_name));
+            return fail(self.unknown_type("resource", &req.type_name));
         };
         let Some(raw) = req.raw_state.filter(|s| !s.json.is_empty()) else {
             return fail(Diagnostics::error(
                 "Unsupported state format",
-                "This state is in Terraform's legacy flatmap format, which trench never wrote; remove it from state and import the resource.",
+                "This state is in Terraform's legacy flatmap format, which this provider never wrote; remove it from state and import the resource.",
             ));
         };
         let json = if req.version == t.schema.version {
@@ -210,9 +248,9 @@ impl provider_server::Provider for ProviderService {
                 Ok(j) => j,
                 Err(e) => return fail(Diagnostics::error("Malformed state", format!("The stored state is not JSON: {e}"))),
             };
-            match r.upgrade_state(req.version, parsed) {
-                Ok(j) => serde_json::to_vec(&j).expect("JSON values serialise"),
-                Err(d) => return fail(d),
+            match self.guarded_sync("UpgradeResourceState", &req.type_name, || r.upgrade_state(req.version, parsed)) {
+                Ok(Ok(j)) => j.to_string().into_bytes(),
+                Ok(Err(d)) | Err(d) => return fail(d),
             }
         };
         let value = match decode_json(&json, &t.ty) {
@@ -232,21 +270,15 @@ impl provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let d = match decode(req.config.as_ref(), &self.provider_schema.ty, "provider configuration") {
             Ok(v) => {
-                let env = |k: &str| std::env::var(k).ok();
-                match crate::config::configure(&v, &env) {
-                    Ok(config) => match crate::arm::client_for(&config, &req.terraform_version, &env) {
-                        Ok(arm) => {
-                            tracing::debug!(terraform_version = %req.terraform_version, arm_endpoint = %config.arm_endpoint, "provider configured");
-                            self.provider.set_configured(crate::framework::Configured {
-                                config,
-                                terraform_version: req.terraform_version,
-                                arm: std::sync::Arc::new(arm),
-                            });
-                            Diagnostics::new()
-                        }
-                        Err(e) => Diagnostics::error("Cannot set up the Azure client", e),
-                    },
-                    Err(d) => d,
+                let configured =
+                    self.guarded("ConfigureProvider", "provider", self.provider.block().configure(&v, &req.terraform_version)).await;
+                match configured {
+                    Ok(Ok(data)) => {
+                        tracing::debug!(terraform_version = %req.terraform_version, "provider configured");
+                        self.provider.set_data(data);
+                        Diagnostics::new()
+                    }
+                    Ok(Err(d)) | Err(d) => d,
                 }
             }
             Err(d) => d,
@@ -265,13 +297,18 @@ impl provider_server::Provider for ProviderService {
             }))
         };
         let (Some(r), Some(t)) = (self.provider.resource(&req.type_name), self.resources.get(&req.type_name)) else {
-            return fail(unknown_type("resource", &req.type_name));
+            return fail(self.unknown_type("resource", &req.type_name));
         };
         let state = match decode(req.current_state.as_ref(), &t.ty, "state") {
             Ok(v) => v,
             Err(d) => return fail(d),
         };
-        let result = r.read(&self.provider.ctx(), state, req.private).await;
+        let result =
+            match self.guarded("ReadResource", &req.type_name, r.read(&self.provider.ctx(), state.clone(), req.private.clone())).await {
+                Ok(r) => r,
+                // The state as it was: a crash must not make Terraform forget the object.
+                Err(d) => StateResult { state, private: req.private, diagnostics: d },
+            };
         let (dv, private, d) = self.state_out(t, result, "state");
         Ok(Response::new(proto::read_resource::Response { new_state: dv, diagnostics: diagnostics(&d), private, deferred: None }))
     }
@@ -289,7 +326,7 @@ impl provider_server::Provider for ProviderService {
             }))
         };
         let (Some(r), Some(t)) = (self.provider.resource(&req.type_name), self.resources.get(&req.type_name)) else {
-            return fail(unknown_type("resource", &req.type_name));
+            return fail(self.unknown_type("resource", &req.type_name));
         };
         let decoded = (|| {
             Ok::<_, Diagnostics>((
@@ -314,7 +351,12 @@ impl provider_server::Provider for ProviderService {
                 deferred: None,
             }));
         }
-        let mut planned = r.plan(&self.provider.ctx(), PlanRequest { prior, proposed, config, prior_private: req.prior_private }).await;
+        let ctx = self.provider.ctx();
+        let call = r.plan(&ctx, PlanRequest { prior, proposed, config, prior_private: req.prior_private });
+        let mut planned = match self.guarded("PlanResourceChange", &req.type_name, call).await {
+            Ok(p) => p,
+            Err(d) => return fail(d),
+        };
         plan::null_write_only(&t.schema.block, &mut planned.state);
         let (dv, mut d) = match encode(&planned.state, &t.ty, "plan") {
             Ok(dv) => (Some(dv), Diagnostics::new()),
@@ -345,7 +387,7 @@ impl provider_server::Provider for ProviderService {
             }))
         };
         let (Some(r), Some(t)) = (self.provider.resource(&req.type_name), self.resources.get(&req.type_name)) else {
-            return fail(unknown_type("resource", &req.type_name));
+            return fail(self.unknown_type("resource", &req.type_name));
         };
         let decoded = (|| {
             Ok::<_, Diagnostics>((
@@ -358,7 +400,13 @@ impl provider_server::Provider for ProviderService {
             Ok(x) => x,
             Err(d) => return fail(d),
         };
-        let mut result = r.apply(&self.provider.ctx(), ApplyRequest { prior, planned, config, planned_private: req.planned_private }).await;
+        let ctx = self.provider.ctx();
+        let call = r.apply(&ctx, ApplyRequest { prior: prior.clone(), planned, config, planned_private: req.planned_private });
+        let mut result = match self.guarded("ApplyResourceChange", &req.type_name, call).await {
+            Ok(r) => r,
+            // The prior state stays: Terraform must not forget what existed.
+            Err(d) => StateResult::failed(prior, d),
+        };
         result.diagnostics = locatable(result.diagnostics, &t.schema.block);
         let (dv, private, d) = self.state_out(t, result, "state");
         Ok(Response::new(proto::apply_resource_change::Response {
@@ -375,14 +423,17 @@ impl provider_server::Provider for ProviderService {
     ) -> Rpc<proto::import_resource_state::Response> {
         let req = req.into_inner();
         let (Some(r), Some(t)) = (self.provider.resource(&req.type_name), self.resources.get(&req.type_name)) else {
-            let d = unknown_type("resource", &req.type_name);
+            let d = self.unknown_type("resource", &req.type_name);
             return Ok(Response::new(proto::import_resource_state::Response {
                 imported_resources: Vec::new(),
                 diagnostics: diagnostics(&d),
                 deferred: None,
             }));
         };
-        let result = r.import(&self.provider.ctx(), &req.id).await;
+        let result = match self.guarded("ImportResourceState", &req.type_name, r.import(&self.provider.ctx(), &req.id)).await {
+            Ok(r) => r,
+            Err(d) => StateResult::failed(Value::Null, d),
+        };
         let (dv, private, d) = self.state_out(t, result, "imported state");
         let imported = match dv {
             Some(state) if !d.has_errors() => {
@@ -400,7 +451,7 @@ impl provider_server::Provider for ProviderService {
     async fn move_resource_state(&self, req: Request<proto::move_resource_state::Request>) -> Rpc<proto::move_resource_state::Response> {
         let req = req.into_inner();
         let d = Diagnostics::error(
-            "Moving state into trench resources is not supported",
+            format!("Moving state into {} resources is not supported", self.provider.identity().name),
             format!(
                 "{} cannot take over state from {} ({}); import the existing Azure objects with an import block instead.",
                 req.target_type_name, req.source_type_name, req.source_provider_address
@@ -419,13 +470,16 @@ impl provider_server::Provider for ProviderService {
             Ok(Response::new(proto::read_data_source::Response { state: None, diagnostics: diagnostics(&d), deferred: None }))
         };
         let (Some(ds), Some(t)) = (self.provider.data_source(&req.type_name), self.data_sources.get(&req.type_name)) else {
-            return fail(unknown_type("data source", &req.type_name));
+            return fail(self.unknown_type("data source", &req.type_name));
         };
         let config = match decode(req.config.as_ref(), &t.ty, "configuration") {
             Ok(v) => v,
             Err(d) => return fail(d),
         };
-        let result = ds.read(&self.provider.ctx(), config).await;
+        let result = match self.guarded("ReadDataSource", &req.type_name, ds.read(&self.provider.ctx(), config)).await {
+            Ok(r) => r,
+            Err(d) => StateResult::failed(Value::Null, d),
+        };
         let (dv, _, d) = self.state_out(t, result, "data source state");
         Ok(Response::new(proto::read_data_source::Response {
             state: if d.has_errors() { None } else { dv },
@@ -438,7 +492,7 @@ impl provider_server::Provider for ProviderService {
         &self,
         req: Request<proto::validate_ephemeral_resource_config::Request>,
     ) -> Rpc<proto::validate_ephemeral_resource_config::Response> {
-        let d = unknown_type("ephemeral resource", &req.into_inner().type_name);
+        let d = self.unknown_type("ephemeral resource", &req.into_inner().type_name);
         Ok(Response::new(proto::validate_ephemeral_resource_config::Response { diagnostics: diagnostics(&d) }))
     }
 
@@ -446,7 +500,7 @@ impl provider_server::Provider for ProviderService {
         &self,
         req: Request<proto::open_ephemeral_resource::Request>,
     ) -> Rpc<proto::open_ephemeral_resource::Response> {
-        let d = unknown_type("ephemeral resource", &req.into_inner().type_name);
+        let d = self.unknown_type("ephemeral resource", &req.into_inner().type_name);
         Ok(Response::new(proto::open_ephemeral_resource::Response {
             diagnostics: diagnostics(&d),
             renew_at: None,
@@ -460,7 +514,7 @@ impl provider_server::Provider for ProviderService {
         &self,
         req: Request<proto::renew_ephemeral_resource::Request>,
     ) -> Rpc<proto::renew_ephemeral_resource::Response> {
-        let d = unknown_type("ephemeral resource", &req.into_inner().type_name);
+        let d = self.unknown_type("ephemeral resource", &req.into_inner().type_name);
         Ok(Response::new(proto::renew_ephemeral_resource::Response { diagnostics: diagnostics(&d), renew_at: None, private: None }))
     }
 
@@ -468,7 +522,7 @@ impl provider_server::Provider for ProviderService {
         &self,
         req: Request<proto::close_ephemeral_resource::Request>,
     ) -> Rpc<proto::close_ephemeral_resource::Response> {
-        let d = unknown_type("ephemeral resource", &req.into_inner().type_name);
+        let d = self.unknown_type("ephemeral resource", &req.into_inner().type_name);
         Ok(Response::new(proto::close_ephemeral_resource::Response { diagnostics: diagnostics(&d) }))
     }
 
@@ -485,7 +539,7 @@ impl provider_server::Provider for ProviderService {
             }))
         };
         let Some(f) = self.provider.function(&req.name) else {
-            return err(format!("terraform-provider-trench has no function named {:?}", req.name), None);
+            return err(format!("{} has no function named {:?}", self.provider.identity().binary, req.name), None);
         };
         let sig = f.signature();
         if req.arguments.len() != sig.params.len() {
@@ -499,7 +553,13 @@ impl provider_server::Provider for ProviderService {
                 Err(d) => return err(d.0.first().map(|x| x.detail.clone()).unwrap_or_default(), Some(i)),
             }
         }
-        match f.call(&args).and_then(|v| {
+        let called = self.guarded_sync("CallFunction", &req.name, || f.call(&args)).unwrap_or_else(|d| {
+            Err(crate::framework::FunctionError {
+                text: d.0.first().map(|x| format!("{}: {}", x.summary, x.detail)).unwrap_or_default(),
+                argument: None,
+            })
+        });
+        match called.and_then(|v| {
             encode(&v, &sig.returns, "function result").map_err(|d| crate::framework::FunctionError {
                 text: d.0.first().map(|x| x.detail.clone()).unwrap_or_default(),
                 argument: None,

@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::framework::{AttrPath, Diagnostics};
-
 /// ARM's error object (`{"error":{code,message,target,details,additionalInfo}}`).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 pub struct ErrorDetail {
@@ -140,7 +138,7 @@ impl ArmError {
             ArmErrorKind::Response { status, error } => format!("ARM {} (HTTP {status})", nonempty(&error.code, "error")),
             ArmErrorKind::OperationFailed { status, error } => format!("operation {status}: {}", nonempty(&error.code, "no code")),
             ArmErrorKind::Transport(_) => "connection to ARM failed".into(),
-            ArmErrorKind::Timeout(d) => format!("timed out after {}", crate::framework::timeouts::fmt_duration(*d)),
+            ArmErrorKind::Timeout(d) => format!("timed out after {}", fmt_duration(*d)),
             ArmErrorKind::Cancelled => "interrupted".into(),
             ArmErrorKind::Auth(_) => "authentication failed".into(),
             ArmErrorKind::Protocol(_) => "unexpected response from ARM".into(),
@@ -215,16 +213,6 @@ impl ArmError {
         };
         Some(h.to_owned())
     }
-
-    /// As Terraform diagnostics, optionally on an attribute.
-    pub fn to_diagnostics(&self, path: Option<AttrPath>) -> Diagnostics {
-        let mut d = Diagnostics::new();
-        match path {
-            Some(p) => d.add_attr_error(p, self.summary(), self.detail()),
-            None => d.add_error(self.summary(), self.detail()),
-        }
-        d
-    }
 }
 
 fn nonempty<'a>(s: &'a str, fallback: &'a str) -> &'a str {
@@ -239,10 +227,12 @@ impl fmt::Display for ArmError {
 
 impl std::error::Error for ArmError {}
 
-impl From<ArmError> for Diagnostics {
-    fn from(e: ArmError) -> Diagnostics {
-        e.to_diagnostics(None)
-    }
+/// `1h30m`, `5m`, `20s`: the spelling of Terraform's `timeouts` block.
+fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let parts = [(s / 3600, "h"), ((s % 3600) / 60, "m"), (s % 60, "s")];
+    let out: String = parts.iter().filter(|(n, _)| *n > 0).map(|(n, u)| format!("{n}{u}")).collect();
+    if out.is_empty() { "0s".to_owned() } else { out }
 }
 
 #[cfg(test)]

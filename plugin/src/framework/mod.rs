@@ -11,6 +11,7 @@ pub mod plan;
 mod schema;
 pub mod timeouts;
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
@@ -20,42 +21,81 @@ use tokio_util::sync::CancellationToken;
 pub use diag::{AttrPath, Diagnostic, Diagnostics, PathStep, Severity};
 pub use schema::{AttrType, Attribute, Block, Mode, NestedBlock, Nesting, Schema};
 
-use crate::config::ProviderConfig;
 use crate::value::{Type, Value};
 
-/// What a configured provider hands to every operation.
-#[derive(Debug)]
-pub struct Configured {
-    /// The validated provider configuration (environment fallbacks applied).
-    pub config: ProviderConfig,
-    /// The Terraform version that configured us.
-    pub terraform_version: String,
-    /// The ARM client (credentials are only used when a request is made).
-    pub arm: Arc<crate::arm::ArmClient>,
+/// Who the provider is: the names go-plugin, Terraform and humans see.
+#[derive(Clone, Copy, Debug)]
+pub struct Identity {
+    /// The provider's local name (`trench`): type names start with `<name>_`.
+    pub name: &'static str,
+    /// The binary (`terraform-provider-trench`), for messages.
+    pub binary: &'static str,
+    /// The source address (`registry.terraform.io/trench-lab/trench`), the
+    /// key of `--debug`'s TF_REATTACH_PROVIDERS line.
+    pub source_address: &'static str,
+    /// The provider's version.
+    pub version: &'static str,
+    /// Crates whose log events are shown at Terraform's log level (others
+    /// only from `warn`).
+    pub log_crates: &'static [&'static str],
 }
 
-/// Per-call context: cancellation (StopProvider) and the configured provider.
+/// What a configured provider hands every later call, opaque to the
+/// framework: the provider decides its type and downcasts it with
+/// [`Ctx::data`].
+pub type ProviderData = Arc<dyn Any + Send + Sync>;
+
+/// The `provider` block: its schema, static validation, and configuring.
+#[async_trait]
+pub trait ProviderBlock: Send + Sync {
+    /// Schema of the provider block.
+    fn schema(&self) -> Schema;
+    /// Static validation of a (possibly partly unknown) configuration.
+    fn validate(&self, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+    /// Configures from a wholly known configuration; what it returns
+    /// reaches every later call through [`Ctx::data`].
+    async fn configure(&self, config: &Value, terraform_version: &str) -> Result<ProviderData, Diagnostics>;
+}
+
+/// A provider block without attributes that configures to nothing.
+pub struct NoConfig;
+
+#[async_trait]
+impl ProviderBlock for NoConfig {
+    fn schema(&self) -> Schema {
+        Schema::new(Block::new("This provider takes no configuration."))
+    }
+    async fn configure(&self, _: &Value, _: &str) -> Result<ProviderData, Diagnostics> {
+        Ok(Arc::new(()))
+    }
+}
+
+/// Per-call context: cancellation (StopProvider) and the provider data.
 #[derive(Clone)]
 pub struct Ctx {
     /// Cancelled when Terraform asks the provider to stop.
     pub cancel: CancellationToken,
-    configured: Option<Arc<Configured>>,
+    data: Option<ProviderData>,
 }
 
 impl Ctx {
     /// A context for tests and callers outside a Terraform session.
-    pub fn new(cancel: CancellationToken, configured: Option<Arc<Configured>>) -> Ctx {
-        Ctx { cancel, configured }
+    pub fn new(cancel: CancellationToken, data: Option<ProviderData>) -> Ctx {
+        Ctx { cancel, data }
     }
-    /// The configured provider, or the diagnostic Terraform users expect
-    /// when the provider block could not be configured.
-    pub fn configured(&self) -> Result<&Arc<Configured>, Diagnostics> {
-        self.configured.as_ref().ok_or_else(|| {
+    /// The configured provider's data, or the diagnostic Terraform users
+    /// expect when the provider block could not be configured.
+    pub fn data<T: Any + Send + Sync>(&self) -> Result<&T, Diagnostics> {
+        let data = self.data.as_ref().ok_or_else(|| {
             Diagnostics::error(
                 "Provider not configured",
-                "The trench provider was used before ConfigureProvider succeeded; check the provider block for errors.",
+                "The provider was used before ConfigureProvider succeeded; check the provider block for errors.",
             )
-        })
+        })?;
+        data.downcast_ref::<T>()
+            .ok_or_else(|| Diagnostics::error("Internal error", format!("the provider data is not a {}", std::any::type_name::<T>())))
     }
 }
 
@@ -228,23 +268,35 @@ pub trait Function: Send + Sync {
 
 /// Everything the provider offers, plus its session state.
 pub struct Provider {
+    identity: Identity,
+    block: Box<dyn ProviderBlock>,
     resources: BTreeMap<&'static str, Arc<dyn Resource>>,
     data_sources: BTreeMap<&'static str, Arc<dyn DataSource>>,
     functions: BTreeMap<&'static str, Arc<dyn Function>>,
-    configured: RwLock<Option<Arc<Configured>>>,
+    data: RwLock<Option<ProviderData>>,
     stop: CancellationToken,
 }
 
 impl Provider {
-    /// An empty provider.
-    pub fn new() -> Provider {
+    /// A provider with this identity and provider block, offering nothing yet.
+    pub fn new(identity: Identity, block: impl ProviderBlock + 'static) -> Provider {
         Provider {
+            identity,
+            block: Box::new(block),
             resources: BTreeMap::new(),
             data_sources: BTreeMap::new(),
             functions: BTreeMap::new(),
-            configured: RwLock::new(None),
+            data: RwLock::new(None),
             stop: CancellationToken::new(),
         }
+    }
+    /// Who the provider is.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+    /// The provider block.
+    pub fn block(&self) -> &dyn ProviderBlock {
+        self.block.as_ref()
     }
     /// Registers a resource.
     pub fn with_resource(mut self, r: impl Resource + 'static) -> Provider {
@@ -285,22 +337,16 @@ impl Provider {
     pub fn functions(&self) -> impl Iterator<Item = &Arc<dyn Function>> {
         self.functions.values()
     }
-    /// Records the configured provider.
-    pub fn set_configured(&self, c: Configured) {
-        *self.configured.write().expect("configured lock poisoned") = Some(Arc::new(c));
+    /// Records what configuring the provider returned.
+    pub fn set_data(&self, data: ProviderData) {
+        *self.data.write().unwrap_or_else(|p| p.into_inner()) = Some(data);
     }
     /// A context for one call.
     pub fn ctx(&self) -> Ctx {
-        Ctx::new(self.stop.clone(), self.configured.read().expect("configured lock poisoned").clone())
+        Ctx::new(self.stop.clone(), self.data.read().unwrap_or_else(|p| p.into_inner()).clone())
     }
     /// Cancels in-flight and future work (StopProvider).
     pub fn stop(&self) {
         self.stop.cancel();
-    }
-}
-
-impl Default for Provider {
-    fn default() -> Self {
-        Provider::new()
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde_json::{Value as Json, json};
 use support::{Sim, client};
 use tokio_util::sync::CancellationToken;
-use trench_provider::arm::{ArmClient, Op, ResourceId};
-use trench_provider::resources::reconcile::ensure;
+use trench_arm::reconcile::ensure;
+use trench_arm::{ArmClient, Op, ResourceId};
 
 fn op() -> Op {
     Op::new("testing", Duration::from_secs(60), CancellationToken::new())

@@ -8,16 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
-use tonic::transport::{Channel, Endpoint, Server};
 
-use super::goplugin::grpc_controller_client::GrpcControllerClient;
-use super::proto::{self, provider_client::ProviderClient};
+use super::proto;
+use super::testing::Harness;
 use crate::framework::{
-    ApplyRequest, AttrPath, Attribute, Block, Ctx, Diagnostics, Nesting, PlanRequest, Planned, Resource, Schema, StateResult, plan,
-    timeouts,
+    ApplyRequest, AttrPath, Attribute, Block, Ctx, DataSource, Diagnostics, Function, FunctionError, Identity, Nesting, Param, PlanRequest,
+    Planned, ProviderBlock, ProviderData, Resource, Schema, Signature, StateResult, plan, timeouts,
 };
 use crate::value::{Type, Val, Value, decode_msgpack, encode_msgpack, from_value, to_value};
 
@@ -42,7 +39,7 @@ fn thing_timeouts() -> timeouts::Timeouts {
 #[async_trait]
 impl Resource for Thing {
     fn type_name(&self) -> &'static str {
-        "trench_thing"
+        "test_thing"
     }
     fn schema(&self) -> Schema {
         Schema::new(
@@ -89,6 +86,9 @@ impl Resource for Thing {
             return StateResult::ok(Value::Null);
         }
         let mut m: ThingModel = from_value(&req.planned).unwrap();
+        if m.name == "panic" {
+            panic!("asked to panic");
+        }
         if m.name == "slow" {
             // Waits until StopProvider, then reports the interruption.
             ctx.cancel.cancelled().await;
@@ -120,43 +120,109 @@ impl Resource for Thing {
     }
 }
 
-fn test_provider() -> crate::framework::Provider {
-    crate::provider().with_resource(Thing)
+/// A provider block whose attributes must be lowercase.
+struct Block1;
+
+#[async_trait]
+impl ProviderBlock for Block1 {
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new("test")
+                .attr(Attribute::optional("region", Type::String).describe("A lowercase region."))
+                .attr(Attribute::optional("token", Type::String).describe("A token.").sensitive()),
+        )
+    }
+    fn validate(&self, config: &Value) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        for attr in ["region", "token"] {
+            if let Some(Value::String(s)) = config.get_attr(attr)
+                && s.chars().any(|c| c.is_ascii_uppercase())
+            {
+                d.add_attr_error(AttrPath::root(attr), format!("Invalid {attr}"), "Use lowercase.");
+            }
+        }
+        d
+    }
+    async fn configure(&self, config: &Value, terraform_version: &str) -> Result<ProviderData, Diagnostics> {
+        let d = self.validate(config);
+        if d.has_errors() {
+            return Err(d);
+        }
+        Ok(Arc::new(format!("configured by terraform {terraform_version}")))
+    }
 }
 
-struct Harness {
-    provider: Arc<crate::framework::Provider>,
-    client: ProviderClient<Channel>,
-    controller: GrpcControllerClient<Channel>,
-    shutdown: mpsc::Receiver<()>,
+/// A data source that echoes its input, and panics when asked to.
+struct Echo;
+
+#[async_trait]
+impl DataSource for Echo {
+    fn type_name(&self) -> &'static str {
+        "test_echo"
+    }
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new("echo")
+                .attr(Attribute::required("text", Type::String).describe("Text."))
+                .attr(Attribute::computed("echo", Type::String).describe("The text again.")),
+        )
+    }
+    fn validate(&self, config: &Value) -> Diagnostics {
+        match config.get_attr("text") {
+            Some(Value::String(s)) if s.is_empty() => Diagnostics::attr_error(AttrPath::root("text"), "Empty text", "Say something."),
+            _ => Diagnostics::new(),
+        }
+    }
+    async fn read(&self, ctx: &Ctx, config: Value) -> StateResult {
+        let Some(Value::String(text)) = config.get_attr("text").cloned() else { return StateResult::ok(Value::Null) };
+        if text == "panic" {
+            panic!("asked to panic");
+        }
+        let by = ctx.data::<String>().cloned().unwrap_or_else(|_| "unconfigured".into());
+        let mut m = BTreeMap::new();
+        m.insert("text".to_owned(), Value::string(&text));
+        m.insert("echo".to_owned(), Value::string(format!("{text} ({by})")));
+        StateResult::ok(Value::Object(m))
+    }
+}
+
+/// `upper(s)`: fails on an empty argument.
+struct Upper;
+
+impl Function for Upper {
+    fn name(&self) -> &'static str {
+        "upper"
+    }
+    fn signature(&self) -> Signature {
+        Signature {
+            params: vec![Param { name: "s", ty: Type::String, description: "Text." }],
+            returns: Type::String,
+            summary: "Upper case",
+            description: "Upper-cases its argument.",
+        }
+    }
+    fn call(&self, args: &[Value]) -> Result<Value, FunctionError> {
+        match &args[0] {
+            Value::String(s) if s.is_empty() => Err(FunctionError { text: "s must not be empty".into(), argument: Some(0) }),
+            Value::String(s) => Ok(Value::string(s.to_uppercase())),
+            _ => Err(FunctionError { text: "not a string".into(), argument: Some(0) }),
+        }
+    }
+}
+
+fn test_provider() -> crate::framework::Provider {
+    let identity = Identity {
+        name: "test",
+        binary: "terraform-provider-test",
+        source_address: "registry.terraform.io/example/test",
+        version: "0.0.1",
+        log_crates: &["trench_plugin"],
+    };
+    crate::framework::Provider::new(identity, Block1).with_resource(Thing).with_data_source(Echo).with_function(Upper)
 }
 
 async fn harness() -> Harness {
-    let provider = Arc::new(test_provider());
-    let (tx, rx) = mpsc::channel(1);
-    let routes = super::routes(provider.clone(), tx).await;
-    let (client_io, server_io) = tokio::io::duplex(1 << 20);
-    tokio::spawn(async move {
-        Server::builder()
-            .add_routes(routes)
-            .serve_with_incoming(tokio_stream::iter(vec![Ok::<_, std::io::Error>(server_io)]))
-            .await
-            .unwrap();
-    });
-    let mut client_io = Some(client_io);
-    let channel = Endpoint::from_static("http://in-process")
-        .connect_with_connector(tower::service_fn(move |_| {
-            let io = client_io.take();
-            async move { io.map(TokioIo::new).ok_or_else(|| std::io::Error::other("connector used twice")) }
-        }))
-        .await
-        .unwrap();
-    Harness {
-        provider,
-        client: ProviderClient::new(channel.clone()).max_decoding_message_size(super::MAX_MESSAGE_SIZE),
-        controller: GrpcControllerClient::new(channel),
-        shutdown: rx,
-    }
+    Harness::start(test_provider()).await
 }
 
 fn dv(v: &Value, ty: &Type) -> Option<proto::DynamicValue> {
@@ -177,6 +243,10 @@ fn with(base: &Value, pairs: &[(&str, Value)]) -> Value {
         m.insert((*k).to_owned(), v.clone());
     }
     Value::Object(m)
+}
+
+fn paths_of(d: &Diagnostics) -> Vec<String> {
+    d.iter().map(|x| x.path.as_ref().map(ToString::to_string).unwrap_or_default()).collect()
 }
 
 fn paths(diags: &[proto::Diagnostic]) -> Vec<String> {
@@ -202,127 +272,87 @@ fn paths(diags: &[proto::Diagnostic]) -> Vec<String> {
         .collect()
 }
 
-fn provider_config(pairs: &[(&str, Value)]) -> Value {
-    with(&null_object(&crate::config::schema().block), pairs)
-}
-
 #[tokio::test]
 async fn schema_is_valid_for_terraform_and_offers_everything() {
     let mut h = harness().await;
-    let s = h.client.get_provider_schema(proto::get_provider_schema::Request {}).await.unwrap().into_inner();
-    assert!(s.diagnostics.is_empty());
-    assert!(s.data_source_schemas.contains_key("trench_conventions"));
-    assert!(s.functions.contains_key("name") && s.functions.contains_key("compact_name"));
-    assert!(s.server_capabilities.unwrap().get_provider_schema_optional);
+    let offered = h.offered().await;
+    assert!(offered.diagnostics.is_empty());
+    assert_eq!(offered.resources, vec!["test_thing"]);
+    assert_eq!(offered.data_sources, vec!["test_echo"]);
+    assert_eq!(offered.functions, vec!["upper"]);
+    assert!(offered.schema_optional);
     // Every schema passes the checks Terraform runs when it loads one.
-    crate::config::schema().block.internal_validate("provider").unwrap();
+    h.provider.block().schema().block.internal_validate("provider").unwrap();
     for r in h.provider.resources() {
         r.schema().block.internal_validate(r.type_name()).unwrap();
     }
     for d in h.provider.data_sources() {
         d.schema().block.internal_validate(d.type_name()).unwrap();
     }
-    let meta = h.client.get_metadata(proto::get_metadata::Request {}).await.unwrap().into_inner();
-    assert_eq!(meta.data_sources.len(), 2);
-    assert_eq!(meta.functions.len(), 2);
     let f = h.client.get_functions(proto::get_functions::Request {}).await.unwrap().into_inner();
-    assert_eq!(f.functions.len(), 2);
+    assert_eq!(f.functions.len(), 1);
+}
+
+fn provider_config(pairs: &[(&str, Value)]) -> Value {
+    with(&null_object(&Block1.schema().block), pairs)
 }
 
 #[tokio::test]
-async fn provider_config_errors_point_at_attributes() {
+async fn provider_config_errors_point_at_attributes_and_configuring_reaches_every_call() {
     let mut h = harness().await;
-    let ty = crate::config::schema().implied_type();
-    let cfg = provider_config(&[("tenant_id", Value::string("x")), ("environment", Value::string("moon"))]);
-    let r =
-        h.client.validate_provider_config(proto::validate_provider_config::Request { config: dv(&cfg, &ty) }).await.unwrap().into_inner();
-    assert_eq!(paths(&r.diagnostics), vec!["tenant_id", "environment"]);
-    let r = h
-        .client
-        .configure_provider(proto::configure_provider::Request {
-            terraform_version: "1.11.4".into(),
-            config: dv(&provider_config(&[]), &ty),
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    let bad = provider_config(&[("region", Value::string("West")), ("token", Value::string("ABC"))]);
+    assert_eq!(paths_of(&h.validate_provider_config(&bad).await), vec!["region", "token"]);
+    let echo = with(&null_object(&Echo.schema().block), &[("text", Value::string("hi"))]);
+    let before = h.read_data_source("test_echo", &echo).await;
+    assert_eq!(before.state.unwrap().get_attr("echo"), Some(&Value::string("hi (unconfigured)")));
+    assert!(h.configure("1.11.4", &provider_config(&[("region", Value::string("west"))])).await.is_empty());
+    let after = h.read_data_source("test_echo", &echo).await;
+    assert_eq!(after.state.unwrap().get_attr("echo"), Some(&Value::string("hi (configured by terraform 1.11.4)")));
 }
 
 #[tokio::test]
-async fn conventions_data_source_reads_names_tags_and_checks() {
+async fn data_source_validation_names_the_attribute_and_skips_unknowns() {
     let mut h = harness().await;
-    let ds = crate::data_sources::conventions::Conventions;
-    let ty = crate::framework::DataSource::schema(&ds).implied_type();
-    let block = crate::framework::DataSource::schema(&ds).block;
-    let cfg = with(&null_object(&block), &[("environment", Value::string("dev")), ("owner", Value::string("team-a"))]);
-    let r = h
-        .client
-        .read_data_source(proto::read_data_source::Request {
-            type_name: "trench_conventions".into(),
-            config: dv(&cfg, &ty),
-            provider_meta: None,
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
-    let state = decode_msgpack(&r.state.unwrap().msgpack, &ty).unwrap();
-    assert!(state.is_wholly_known());
-    let names = state.get_attr("names").unwrap();
-    assert_eq!(names.get_attr("hub_vnet"), None, "names is a map, not an object");
-    let Value::Map(names) = names else { panic!("{names:?}") };
-    assert_eq!(names["key_vault"], Value::string("trench-core-kv-dev"));
-    let Value::Map(tags) = state.get_attr("tags").unwrap() else { panic!() };
-    assert_eq!(tags["owner"], Value::string("team-a"));
-    assert_eq!(tags["cost-center"], Value::string("trench"));
-    assert_eq!(state.get_attr("location"), Some(&Value::string("westeurope")));
-
-    let bad = with(&null_object(&block), &[("environment", Value::string("Dev-1")), ("location", Value::string("West Europe"))]);
-    let r = h
-        .client
-        .validate_data_resource_config(proto::validate_data_resource_config::Request {
-            type_name: "trench_conventions".into(),
-            config: dv(&bad, &ty),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(paths(&r.diagnostics), vec!["environment", "location"]);
-    // Unknown (not yet known) values validate cleanly.
-    let unknown = with(&null_object(&block), &[("environment", Value::unknown())]);
-    let r = h
-        .client
-        .validate_data_resource_config(proto::validate_data_resource_config::Request {
-            type_name: "trench_conventions".into(),
-            config: dv(&unknown, &ty),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(r.diagnostics.is_empty());
-}
-
-async fn call(h: &mut Harness, name: &str, args: &[&str]) -> proto::call_function::Response {
-    let arguments = args.iter().map(|a| dv(&Value::string(*a), &Type::String).unwrap()).collect();
-    h.client.call_function(proto::call_function::Request { name: name.into(), arguments }).await.unwrap().into_inner()
+    let block = Echo.schema().block;
+    let d = h.validate_data_source("test_echo", &with(&null_object(&block), &[("text", Value::string(""))])).await;
+    assert_eq!(paths_of(&d), vec!["text"]);
+    assert!(h.validate_data_source("test_echo", &with(&null_object(&block), &[("text", Value::unknown())])).await.is_empty());
 }
 
 #[tokio::test]
-async fn functions_return_names_or_blame_an_argument() {
+async fn functions_return_values_or_blame_an_argument() {
     let mut h = harness().await;
-    let r = call(&mut h, "compact_name", &["core", "acr", "dev"]).await;
-    assert_eq!(decode_msgpack(&r.result.unwrap().msgpack, &Type::String).unwrap(), Value::string("trenchacrcoredev"));
-    let r = call(&mut h, "name", &["core", "vnet", "DEV"]).await;
-    let e = r.error.unwrap();
-    assert_eq!(e.function_argument, Some(2));
-    assert!(e.text.contains("environment \"DEV\""), "{}", e.text);
-    let r = call(&mut h, "name", &["core"]).await;
-    assert!(r.error.unwrap().text.contains("takes 3 arguments"));
-    let r = call(&mut h, "nope", &[]).await;
-    assert!(r.error.is_some());
+    assert_eq!(h.call_function("upper", &[Value::string("dev")]).await, Ok(Value::string("DEV")));
+    let e = h.call_function("upper", &[Value::string("")]).await.unwrap_err();
+    assert_eq!(e.argument, Some(0));
+    let e = h.call_function("upper", &[]).await.unwrap_err();
+    assert!(e.text.contains("takes 1 arguments"), "{}", e.text);
+    let e = h.call_function("nope", &[]).await.unwrap_err();
+    assert!(e.text.contains("terraform-provider-test has no function named"), "{}", e.text);
+}
+
+#[tokio::test]
+async fn a_panic_in_a_call_is_a_diagnostic_naming_the_rpc_and_type_and_the_provider_keeps_serving() {
+    let mut h = harness().await;
+    let ask = |text: &str| with(&null_object(&Echo.schema().block), &[("text", Value::string(text))]);
+    let crashed = h.read_data_source("test_echo", &ask("panic")).await;
+    assert!(crashed.state.is_none());
+    let d = &crashed.diagnostics.0[0];
+    assert_eq!(d.summary, "terraform-provider-test crashed in ReadDataSource for test_echo");
+    assert!(d.detail.contains("asked to panic"), "{}", d.detail);
+    // An apply that panics keeps the prior state, so Terraform forgets nothing.
+    let schema = Thing.schema();
+    let prior = with(
+        &null_object(&schema.block),
+        &[("id", Value::string("thing-a")), ("name", Value::string("a")), ("size", Value::Number(crate::value::Number::Int(1)))],
+    );
+    let planned = with(&prior, &[("name", Value::string("panic"))]);
+    let applied = h.apply("test_thing", &prior, &planned, &planned, Vec::new()).await;
+    assert_eq!(applied.diagnostics.0[0].summary, "terraform-provider-test crashed in ApplyResourceChange for test_thing");
+    assert_eq!(applied.state, Some(prior));
+    // And the next call is served.
+    let ok = h.read_data_source("test_echo", &ask("still here")).await;
+    assert!(ok.diagnostics.is_empty(), "{:?}", ok.diagnostics);
 }
 
 #[tokio::test]
@@ -333,7 +363,7 @@ async fn state_from_an_older_schema_version_is_upgraded() {
     let r = h
         .client
         .upgrade_resource_state(proto::upgrade_resource_state::Request {
-            type_name: "trench_thing".into(),
+            type_name: "test_thing".into(),
             version: 1,
             raw_state: Some(proto::RawState { json: raw, flatmap: Default::default() }),
         })
@@ -347,7 +377,7 @@ async fn state_from_an_older_schema_version_is_upgraded() {
     let r = h
         .client
         .upgrade_resource_state(proto::upgrade_resource_state::Request {
-            type_name: "trench_thing".into(),
+            type_name: "test_thing".into(),
             version: 7,
             raw_state: Some(proto::RawState { json: b"{}".to_vec(), flatmap: Default::default() }),
         })
@@ -367,7 +397,7 @@ async fn plan_and_apply_keep_write_only_values_out_and_explain_replacement() {
     let plan = h
         .client
         .plan_resource_change(proto::plan_resource_change::Request {
-            type_name: "trench_thing".into(),
+            type_name: "test_thing".into(),
             prior_state: dv(&Value::Null, &ty),
             proposed_new_state: dv(&config, &ty),
             config: dv(&config, &ty),
@@ -387,7 +417,7 @@ async fn plan_and_apply_keep_write_only_values_out_and_explain_replacement() {
     let applied = h
         .client
         .apply_resource_change(proto::apply_resource_change::Request {
-            type_name: "trench_thing".into(),
+            type_name: "test_thing".into(),
             prior_state: dv(&Value::Null, &ty),
             planned_state: plan.planned_state,
             config: dv(&config, &ty),
@@ -408,7 +438,7 @@ async fn plan_and_apply_keep_write_only_values_out_and_explain_replacement() {
     let plan = h
         .client
         .plan_resource_change(proto::plan_resource_change::Request {
-            type_name: "trench_thing".into(),
+            type_name: "test_thing".into(),
             prior_state: dv(&state, &ty),
             proposed_new_state: dv(&renamed, &ty),
             config: dv(&with(&renamed, &[("id", Value::Null), ("size", Value::Null)]), &ty),
@@ -438,7 +468,7 @@ async fn validation_reports_bad_timeouts_on_the_attribute() {
     let r = h
         .client
         .validate_resource_config(proto::validate_resource_config::Request {
-            type_name: "trench_thing".into(),
+            type_name: "test_thing".into(),
             config: dv(&config, &ty),
             client_capabilities: None,
         })
@@ -455,7 +485,7 @@ async fn import_returns_state_that_read_accepts() {
     let r = h
         .client
         .import_resource_state(proto::import_resource_state::Request {
-            type_name: "trench_thing".into(),
+            type_name: "test_thing".into(),
             id: "thing-x".into(),
             client_capabilities: None,
         })
@@ -467,7 +497,7 @@ async fn import_returns_state_that_read_accepts() {
     let read = h
         .client
         .read_resource(proto::read_resource::Request {
-            type_name: "trench_thing".into(),
+            type_name: "test_thing".into(),
             current_state: state,
             private: Vec::new(),
             provider_meta: None,
@@ -489,7 +519,7 @@ async fn stop_provider_cancels_in_flight_apply() {
         with(&null_object(&schema.block), &[("name", Value::string("slow")), ("id", Value::unknown()), ("size", Value::unknown())]);
     let mut client = h.client.clone();
     let req = proto::apply_resource_change::Request {
-        type_name: "trench_thing".into(),
+        type_name: "test_thing".into(),
         prior_state: dv(&Value::Null, &ty),
         planned_state: dv(&planned, &ty),
         config: dv(&with(&planned, &[("id", Value::Null), ("size", Value::Null)]), &ty),
@@ -511,7 +541,7 @@ async fn unsupported_rpcs_answer_with_diagnostics_not_errors() {
         .client
         .move_resource_state(proto::move_resource_state::Request {
             source_type_name: "azurerm_virtual_network".into(),
-            target_type_name: "trench_hub".into(),
+            target_type_name: "test_thing".into(),
             ..Default::default()
         })
         .await
@@ -521,7 +551,7 @@ async fn unsupported_rpcs_answer_with_diagnostics_not_errors() {
     let r = h
         .client
         .validate_ephemeral_resource_config(proto::validate_ephemeral_resource_config::Request {
-            type_name: "trench_token".into(),
+            type_name: "test_token".into(),
             config: None,
         })
         .await
@@ -530,7 +560,7 @@ async fn unsupported_rpcs_answer_with_diagnostics_not_errors() {
     assert_eq!(r.diagnostics[0].summary, "Unknown ephemeral resource type");
     let r = h
         .client
-        .open_ephemeral_resource(proto::open_ephemeral_resource::Request { type_name: "trench_token".into(), ..Default::default() })
+        .open_ephemeral_resource(proto::open_ephemeral_resource::Request { type_name: "test_token".into(), ..Default::default() })
         .await
         .unwrap()
         .into_inner();
@@ -551,7 +581,7 @@ async fn unsupported_rpcs_answer_with_diagnostics_not_errors() {
     assert!(!r.diagnostics.is_empty());
     let r = h
         .client
-        .read_resource(proto::read_resource::Request { type_name: "trench_nope".into(), ..Default::default() })
+        .read_resource(proto::read_resource::Request { type_name: "test_nope".into(), ..Default::default() })
         .await
         .unwrap()
         .into_inner();
@@ -564,7 +594,7 @@ async fn malformed_values_become_diagnostics() {
     let r = h
         .client
         .validate_data_resource_config(proto::validate_data_resource_config::Request {
-            type_name: "trench_conventions".into(),
+            type_name: "test_echo".into(),
             config: Some(proto::DynamicValue { msgpack: vec![0x81, 0xa1, b'x', 0xc0], json: Vec::new() }),
         })
         .await
@@ -576,8 +606,7 @@ async fn malformed_values_become_diagnostics() {
 #[tokio::test]
 async fn shutdown_is_answered_then_signalled() {
     let mut h = harness().await;
-    h.controller.shutdown(super::goplugin::Empty {}).await.unwrap();
-    assert_eq!(tokio::time::timeout(Duration::from_secs(1), h.shutdown.recv()).await.unwrap(), Some(()));
+    assert!(h.shutdown().await);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Logs to stderr as hclog JSON lines, which go-plugin parses and Terraform
 //! shows under `TF_LOG_PROVIDER` with the right level. Nothing is printed
-//! unless Terraform's log level asks for it. Secrets never reach a log: they
-//! are [`crate::config::Secret`]s, whose Debug output is redacted.
+//! unless Terraform's log level asks for it. Nothing here logs values:
+//! providers keep secrets in types whose Debug output is redacted.
 
 use std::fmt;
 
@@ -11,6 +11,8 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
+
+use crate::framework::Identity;
 
 /// The level Terraform asked for (`TF_LOG_PROVIDER`, else `TF_LOG`), if any.
 pub fn level_from_env(env: &dyn Fn(&str) -> Option<String>) -> Option<Level> {
@@ -28,17 +30,23 @@ pub fn level_from_env(env: &dyn Fn(&str) -> Option<String>) -> Option<Level> {
 }
 
 /// Installs the stderr logger; call once at start.
-pub fn init(level: Option<Level>) {
+pub fn init(identity: &Identity, level: Option<Level>) {
     let Some(level) = level else { return };
-    // Our own events at the requested level; libraries (h2, rustls) only
-    // when something is wrong.
-    let filter = tracing_subscriber::EnvFilter::new(format!("warn,trench_provider={level},terraform_provider_trench={level}"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).event_format(HclogJson).try_init();
+    // The provider's own crates at the requested level; libraries (h2,
+    // rustls) only when something is wrong.
+    let mut directives = vec!["warn".to_owned()];
+    directives.extend(identity.log_crates.iter().map(|c| format!("{c}={level}")));
+    let filter = tracing_subscriber::EnvFilter::new(directives.join(","));
+    let format = HclogJson { module: identity.name };
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).event_format(format).try_init();
 }
 
-/// One JSON object per event: `@level`, `@message`, `@module`, `@timestamp`
-/// and the event's fields.
-pub struct HclogJson;
+/// One JSON object per event: `@level`, `@message`, `@module`
+/// (`<provider>.<target>`), `@timestamp` and the event's fields.
+pub struct HclogJson {
+    /// The provider's name, the first part of `@module`.
+    pub module: &'static str,
+}
 
 struct Fields(Map<String, Json>);
 
@@ -75,7 +83,7 @@ where
         let mut obj = Map::new();
         obj.insert("@level".into(), Json::from(event.metadata().level().as_str().to_ascii_lowercase()));
         obj.insert("@message".into(), fields.0.remove("@message").unwrap_or(Json::from("")));
-        obj.insert("@module".into(), Json::from(format!("trench.{}", event.metadata().target().trim_start_matches("trench_provider::"))));
+        obj.insert("@module".into(), Json::from(format!("{}.{}", self.module, event.metadata().target())));
         let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         obj.insert("@timestamp".into(), Json::from(now));
         obj.extend(fields.0);

@@ -179,6 +179,18 @@ impl Value {
         }
     }
 
+    /// Replaces every unknown with null: a partial result (an apply that
+    /// failed part-way) must be wholly known.
+    pub fn unknowns_to_null(&mut self) {
+        match self {
+            Value::Unknown(_) => *self = Value::Null,
+            Value::List(vs) | Value::Set(vs) | Value::Tuple(vs) => vs.iter_mut().for_each(Value::unknowns_to_null),
+            Value::Map(m) | Value::Object(m) => m.values_mut().for_each(Value::unknowns_to_null),
+            Value::Dynamic(_, inner) => inner.unknowns_to_null(),
+            _ => {}
+        }
+    }
+
     /// The attribute of an object value, if this is an object holding it.
     pub fn get_attr(&self, name: &str) -> Option<&Value> {
         match self {

@@ -54,24 +54,26 @@ impl Default for ClientOptions {
             retry_max_delay: Duration::from_secs(60),
             max_attempts: 10,
             poll_interval: Duration::from_secs(5),
-            max_parallel_requests: crate::config::DEFAULT_MAX_PARALLEL_REQUESTS as usize,
+            max_parallel_requests: DEFAULT_MAX_PARALLEL_REQUESTS,
             throttle: true,
         }
     }
 }
 
+/// Default for [`ClientOptions::max_parallel_requests`].
+pub const DEFAULT_MAX_PARALLEL_REQUESTS: usize = 32;
+
 impl ClientOptions {
-    /// Defaults adjusted by `TRENCH_RETRY_BASE_DELAY_MS` and
-    /// `TRENCH_POLL_INTERVAL_MS` (for simulators and tests that run Azure's
-    /// timings scaled down).
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> ClientOptions {
-        let ms = |k: &str| env(k).and_then(|v| v.parse::<u64>().ok()).map(Duration::from_millis);
+    /// The defaults with Azure's timings scaled down (simulators, tests):
+    /// backoff starting at `retry_base`, capped at 64 times that, and
+    /// polls every `poll_interval` when ARM sends no `Retry-After`.
+    pub fn scaled(retry_base: Option<Duration>, poll_interval: Option<Duration>) -> ClientOptions {
         let mut o = ClientOptions::default();
-        if let Some(d) = ms("TRENCH_RETRY_BASE_DELAY_MS") {
+        if let Some(d) = retry_base {
             o.retry_base = d;
             o.retry_max_delay = o.retry_max_delay.min(d * 64).max(d);
         }
-        if let Some(d) = ms("TRENCH_POLL_INTERVAL_MS") {
+        if let Some(d) = poll_interval {
             o.poll_interval = d;
         }
         o

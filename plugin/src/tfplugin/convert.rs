@@ -150,9 +150,9 @@ pub(super) fn decode(dv: Option<&proto::DynamicValue>, ty: &Type, what: &str) ->
 }
 
 pub(super) fn encode(v: &Value, ty: &Type, what: &str) -> Result<proto::DynamicValue, Diagnostics> {
-    encode_msgpack(v, ty).map(|msgpack| proto::DynamicValue { msgpack, json: Vec::new() }).map_err(|e| {
-        Diagnostics::error(format!("Provider produced an invalid {what}"), format!("This is a bug in terraform-provider-trench: {e}"))
-    })
+    encode_msgpack(v, ty)
+        .map(|msgpack| proto::DynamicValue { msgpack, json: Vec::new() })
+        .map_err(|e| Diagnostics::error(format!("Provider produced an invalid {what}"), format!("This is a bug in the provider: {e}")))
 }
 
 pub(super) fn schemas<'a>(items: impl Iterator<Item = (&'a str, Schema)>) -> HashMap<String, proto::Schema> {

@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::framework::Provider;
+use crate::framework::{Identity, Provider};
 
 pub use tls::server_tls;
 
@@ -24,15 +24,18 @@ pub use tls::server_tls;
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 /// Its expected value.
 pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
-/// The provider's source address (DESIGN.md section 3).
-pub const SOURCE_ADDRESS: &str = "registry.terraform.io/trench-lab/trench";
-
-/// Message for a human who runs the binary directly.
-pub const NOT_BY_HAND: &str = "This binary is a plugin. These are not meant to be executed directly.\n\
+/// Message for a human who runs the binary directly (go-plugin's words).
+pub fn not_by_hand(identity: &Identity) -> String {
+    let short = identity.source_address.split_once('/').map_or(identity.source_address, |(_, s)| s);
+    format!(
+        "This binary is a plugin. These are not meant to be executed directly.\n\
 Please execute the program that consumes these plugins, which will\n\
 load any plugins automatically (here: terraform, with\n\
-required_providers { trench = { source = \"trench-lab/trench\" } }).\n\
-To debug the provider, run it with --debug and set TF_REATTACH_PROVIDERS.";
+required_providers {{ {} = {{ source = \"{short}\" }} }}).\n\
+To debug the provider, run it with --debug and set TF_REATTACH_PROVIDERS.",
+        identity.name
+    )
+}
 
 /// How long in-flight calls may finish after Shutdown. go-plugin kills the
 /// process 2 s after asking, so stay well inside that.
@@ -42,10 +45,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// Run by hand rather than by Terraform.
-    #[error("{NOT_BY_HAND}")]
+    #[error("this binary is a plugin, started by Terraform (run it with --help)")]
     NotByTerraform,
     /// Terraform offers no protocol version we speak.
-    #[error("Terraform offered plugin protocol versions {0:?}; terraform-provider-trench speaks only protocol 6 (Terraform 1.0 or newer)")]
+    #[error("Terraform offered plugin protocol versions {0:?}; this provider speaks only protocol 6 (Terraform 1.0 or newer)")]
     NoCommonProtocol(String),
     /// Anything else, with context.
     #[error("{0}")]
@@ -74,9 +77,9 @@ pub fn handshake_line(network: &str, addr: &str, server_cert_der: Option<&[u8]>)
 
 /// The TF_REATTACH_PROVIDERS value for a provider served at `addr`.
 /// `Test: true` is what makes Terraform 1.11 take the protocol-6 path.
-pub fn reattach_json(network: &str, addr: &str, pid: u32) -> String {
+pub fn reattach_json(source_address: &str, network: &str, addr: &str, pid: u32) -> String {
     serde_json::json!({
-        SOURCE_ADDRESS: {
+        source_address: {
             "Protocol": "grpc",
             "ProtocolVersion": 6,
             "Pid": pid,
@@ -165,7 +168,7 @@ pub async fn bind() -> Result<Bound, StartError> {
     #[cfg(unix)]
     {
         let dir = tempfile::Builder::new()
-            .prefix("trench-plugin")
+            .prefix("tf-plugin")
             .tempdir()
             .map_err(|e| StartError::Other(format!("creating the socket directory: {e}")))?;
         let path = dir.path().join("plugin.sock");
@@ -274,14 +277,74 @@ pub async fn run_managed(provider: Arc<Provider>, env: &dyn Fn(&str) -> Option<S
 /// and print how to attach; runs until Ctrl-C.
 pub async fn run_debug(provider: Arc<Provider>) -> Result<(), StartError> {
     let bound = bind().await?;
-    let json = reattach_json(bound.network, &bound.addr, std::process::id());
+    let identity = provider.identity();
+    let json = reattach_json(identity.source_address, bound.network, &bound.addr, std::process::id());
     print_line(&format!(
-        "terraform-provider-trench is running in debug mode. To attach Terraform, set:\n\n\tTF_REATTACH_PROVIDERS='{json}'\n\nPress Ctrl-C to stop."
+        "{} is running in debug mode. To attach Terraform, set:\n\n\tTF_REATTACH_PROVIDERS='{json}'\n\nPress Ctrl-C to stop.",
+        identity.binary
     ))?;
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     serve(provider, bound, None, stop).await
+}
+
+/// A provider binary's whole `main`: `--version`, `--help`, `--debug`, or
+/// serving Terraform; logging at Terraform's level; the exit code.
+pub fn main(provider: impl FnOnce() -> Provider) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let env = |k: &str| std::env::var(k).ok();
+    let provider = provider();
+    let identity = *provider.identity();
+    match args.first().map(String::as_str) {
+        Some("--version" | "-v") => {
+            println!("{} {}", identity.binary, identity.version);
+            return ExitCode::SUCCESS;
+        }
+        Some("--help" | "-h") => {
+            println!(
+                "{} {}\n\n{}\n\nOptions:\n  --debug    serve for TF_REATTACH_PROVIDERS (for debuggers)\n  --version  print the version",
+                identity.binary,
+                identity.version,
+                not_by_hand(&identity)
+            );
+            return ExitCode::SUCCESS;
+        }
+        Some("--debug") | None => {}
+        Some(other) => {
+            eprintln!("{}: unknown argument {other:?} (try --help)", identity.binary);
+            return ExitCode::from(2);
+        }
+    }
+    let debug = args.first().is_some_and(|a| a == "--debug");
+    // Checked before starting anything so a human gets the message at once.
+    if !debug && let Err(e) = check_environment(&env) {
+        match e {
+            StartError::NotByTerraform => eprintln!("{}", not_by_hand(&identity)),
+            e => eprintln!("{e}"),
+        }
+        return ExitCode::FAILURE;
+    }
+    crate::logging::init(&identity, crate::logging::level_from_env(&env).or(debug.then_some(tracing::Level::DEBUG)));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}: starting the runtime: {e}", identity.binary);
+            return ExitCode::FAILURE;
+        }
+    };
+    let provider = Arc::new(provider);
+    let result = runtime.block_on(async { if debug { run_debug(provider).await } else { run_managed(provider, &env).await } });
+    // Don't wait for stray tasks (e.g. a retry sleeping) once serving is over.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}: {e}", identity.binary);
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn print_line(s: &str) -> Result<(), StartError> {
@@ -336,8 +399,8 @@ mod tests {
 
     #[test]
     fn reattach_json_marks_test_mode() {
-        let j: serde_json::Value = serde_json::from_str(&reattach_json("unix", "/s", 42)).unwrap();
-        let p = &j[SOURCE_ADDRESS];
+        let j: serde_json::Value = serde_json::from_str(&reattach_json("registry.terraform.io/example/test", "unix", "/s", 42)).unwrap();
+        let p = &j["registry.terraform.io/example/test"];
         assert_eq!(p["ProtocolVersion"], 6);
         assert_eq!(p["Test"], true);
         assert_eq!(p["Addr"]["String"], "/s");

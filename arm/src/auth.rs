@@ -23,7 +23,35 @@ use azure_identity::{
 };
 use tokio::sync::RwLock;
 
-use crate::config::{ProviderConfig, Secret};
+use crate::Secret;
+
+/// How to authenticate, in azurerm's terms; which credentials are tried
+/// follows from what is set.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    /// Entra tenant.
+    pub tenant_id: Option<String>,
+    /// Service principal or user-assigned identity client id.
+    pub client_id: Option<String>,
+    /// Client secret.
+    pub client_secret: Option<Secret>,
+    /// Use OIDC federation.
+    pub use_oidc: bool,
+    /// An explicit OIDC token.
+    pub oidc_token: Option<Secret>,
+    /// A file holding the OIDC token (re-read on every token refresh).
+    pub oidc_token_file_path: Option<String>,
+    /// GitHub Actions' ID-token request URL.
+    pub oidc_request_url: Option<String>,
+    /// GitHub Actions' ID-token request bearer token.
+    pub oidc_request_token: Option<Secret>,
+    /// Use a managed identity.
+    pub use_msi: bool,
+    /// Use the Azure CLI's login.
+    pub use_cli: bool,
+    /// The Entra authority host.
+    pub authority_host: String,
+}
 
 /// Audience GitHub's ID token must carry for Entra's token exchange.
 pub const OIDC_AUDIENCE: &str = "api://AzureADTokenExchange";
@@ -70,8 +98,8 @@ fn client_options(transport: &reqwest::Client, authority_host: &str) -> ClientOp
     }
 }
 
-/// Builds the chain from the configuration. `http` carries the trusted CAs.
-pub fn credential(cfg: &ProviderConfig, http: &reqwest::Client) -> ChainedCredential {
+/// Builds the chain from the settings. `http` carries the trusted CAs.
+pub fn credential(cfg: &Credentials, http: &reqwest::Client) -> ChainedCredential {
     let mut out = Vec::new();
     let tenant = cfg.tenant_id.clone();
     let client = cfg.client_id.clone();
