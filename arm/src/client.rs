@@ -245,23 +245,12 @@ impl ArmClient {
     }
 
     fn api_version(&self, op: &Op, id: &ResourceId) -> Result<&'static str, ArmError> {
-        api_versions::for_type(&id.resource_type()).ok_or_else(|| ArmError {
-            action: op.action.to_owned(),
-            resource: id.display(),
-            kind: ArmErrorKind::Protocol(format!("no api-version is pinned for {}", id.resource_type())),
-            request_id: None,
-            correlation_id: None,
-        })
+        let ty = id.resource_type();
+        api_versions::for_type(&ty).ok_or_else(|| ArmError::protocol(op, id, format!("no api-version is pinned for {ty}")))
     }
 
     fn err(&self, op: &Op, resource: &str, kind: ArmErrorKind, rsp: Option<&Response>) -> ArmError {
-        ArmError {
-            action: op.action.to_owned(),
-            resource: resource.to_owned(),
-            kind,
-            request_id: rsp.and_then(|r| r.header("x-ms-request-id")).map(str::to_owned),
-            correlation_id: rsp.and_then(|r| r.header("x-ms-correlation-request-id")).map(str::to_owned),
-        }
+        error_of(op, resource, kind, rsp)
     }
 
     /// Waits `d` unless the deadline or a stop comes first.
@@ -498,15 +487,15 @@ impl ArmClient {
         let mut get_url = self.endpoint.clone();
         get_url.set_path(&format!("{}subscriptions/{sub}/providers/{namespace}", self.endpoint.path()));
         get_url.query_pairs_mut().append_pair("api-version", api_versions::PROVIDERS);
-        let mut wait = self.options.poll_interval.min(Duration::from_secs(5));
+        let mut pace = self.polling();
         loop {
             let r = Box::pin(self.send(&reg_op, &what, Method::GET, get_url.clone(), None)).await?;
             let state = r.json().and_then(|j| j.get("registrationState").and_then(|s| s.as_str()).map(str::to_owned)).unwrap_or_default();
             if state.eq_ignore_ascii_case("Registered") {
                 break;
             }
+            let wait = pace.next_wait();
             self.sleep(&reg_op, &what, r.retry_after().unwrap_or(wait)).await?;
-            wait = (wait * 2).min(Duration::from_secs(15));
         }
         self.stats.lock().expect("stats lock").registrations += 1;
         done.insert(namespace.to_ascii_lowercase());
@@ -542,23 +531,40 @@ impl ArmClient {
         self.write(op, id, Method::PATCH, body, &[]).await
     }
 
-    /// GET a collection or any other path under the endpoint at an explicit
-    /// api-version (for listings such as a resource group's resources);
-    /// follows `nextLink` and returns every item of `value`.
-    pub async fn list(&self, op: &Op, what: &str, path: &str, api_version: &str) -> Result<Option<Vec<Json>>, ArmError> {
-        self.list_with_query(op, what, path, api_version, &[]).await
+    /// Every resource in a resource group; `None` when the group is gone.
+    pub async fn list_group_resources(&self, op: &Op, rg: &ResourceId) -> Result<Option<Vec<Json>>, ArmError> {
+        self.list(op, &rg.display(), &format!("{rg}/resources"), "Microsoft.Resources/resources", &[]).await
     }
 
-    /// [`ArmClient::list`] with extra query parameters, such as the
-    /// `$filter=principalId eq '…'` ARM applies to role assignment listings.
-    pub async fn list_with_query(
+    /// A resource's children of one type (`queues` of a Service Bus
+    /// namespace) at that type's pinned api-version; `None` when the
+    /// parent is gone.
+    pub async fn list_children(&self, op: &Op, parent: &ResourceId, child_type: &str) -> Result<Option<Vec<Json>>, ArmError> {
+        let ty = format!("{}/{child_type}", parent.resource_type());
+        self.list(op, &format!("{child_type} of {}", parent.display()), &format!("{parent}/{child_type}"), &ty, &[]).await
+    }
+
+    /// Extension resources of one type at a scope (role assignments at a
+    /// subscription), optionally with the `$filter` ARM applies to them
+    /// (`principalId eq '…'`).
+    pub async fn list_at_scope(
         &self,
         op: &Op,
-        what: &str,
-        path: &str,
-        api_version: &str,
-        query: &[(&str, &str)],
+        scope: &ResourceId,
+        namespace: &str,
+        ty: &str,
+        filter: Option<&str>,
     ) -> Result<Option<Vec<Json>>, ArmError> {
+        let path = format!("{scope}/providers/{namespace}/{ty}");
+        let query: Vec<(&str, &str)> = filter.map(|f| ("$filter", f)).into_iter().collect();
+        self.list(op, &format!("{ty} at {}", scope.display()), &path, &format!("{namespace}/{ty}"), &query).await
+    }
+
+    /// GETs a collection at `path` (under the endpoint) at the pinned
+    /// api-version of `ty`, following `nextLink`; every item of `value`.
+    async fn list(&self, op: &Op, what: &str, path: &str, ty: &str, query: &[(&str, &str)]) -> Result<Option<Vec<Json>>, ArmError> {
+        let api_version = api_versions::for_type(ty)
+            .ok_or_else(|| self.err(op, what, ArmErrorKind::Protocol(format!("no api-version is pinned for {ty}")), None))?;
         let mut url = self.endpoint.clone();
         url.set_path(&format!("{}{}", self.endpoint.path().trim_end_matches('/'), path));
         {
@@ -646,13 +652,13 @@ impl ArmClient {
     /// for at most `within`.
     pub async fn put_retrying(&self, op: &Op, id: &ResourceId, body: &Json, codes: &[&str], within: Duration) -> Result<Json, ArmError> {
         let until = Instant::now() + within;
-        let mut wait = self.options.retry_base.max(Duration::from_millis(10));
+        let mut pace = self.converging();
         loop {
+            let wait = pace.next_wait();
             match self.put(op, id, body).await {
                 Err(e) if codes.iter().any(|c| e.has_code(c)) && Instant::now() + wait < until => {
                     tracing::debug!(code = e.code().unwrap_or(""), "eventual consistency: retrying");
                     self.sleep(op, &id.display(), wait).await?;
-                    wait = (wait * 2).min(Duration::from_secs(10));
                 }
                 r => return r,
             }
@@ -663,13 +669,10 @@ impl ArmClient {
     /// someone else started has finished), within the operation's deadline;
     /// `None` if it is gone by then.
     pub async fn wait_settled(&self, op: &Op, id: &ResourceId, busy: fn(&Json) -> bool) -> Result<Option<Json>, ArmError> {
-        let mut wait = self.options.poll_interval;
+        let mut pace = self.polling();
         loop {
             match self.get(op, id).await? {
-                Some(b) if busy(&b) => {
-                    self.sleep(op, &id.display(), wait).await?;
-                    wait = (wait * 2).min(Duration::from_secs(15));
-                }
+                Some(b) if busy(&b) => self.sleep(op, &id.display(), pace.next_wait()).await?,
                 other => return Ok(other),
             }
         }
@@ -679,11 +682,12 @@ impl ArmClient {
     /// replicas), for at most `within`.
     pub async fn wait_visible(&self, op: &Op, id: &ResourceId, within: Duration) -> Result<Json, ArmError> {
         let until = Instant::now() + within;
-        let mut wait = self.options.retry_base.max(Duration::from_millis(10)) / 2;
+        let mut pace = self.converging();
         loop {
             if let Some(b) = self.get(op, id).await? {
                 return Ok(b);
             }
+            let wait = pace.next_wait();
             if Instant::now() + wait > until {
                 return Err(self.err(
                     op,
@@ -693,8 +697,47 @@ impl ArmClient {
                 ));
             }
             self.sleep(op, &id.display(), wait).await?;
-            wait = (wait * 2).min(Duration::from_secs(5));
         }
+    }
+
+    /// The pace of waiting for something ARM is doing (a registration, a
+    /// write someone else started): from the poll interval to 15 s.
+    fn polling(&self) -> Backoff {
+        Backoff::new(self.options.poll_interval, Duration::from_secs(15))
+    }
+
+    /// The pace of waiting for ARM's replicas to agree (a new principal, a
+    /// new object not yet visible): from the retry base to 10 s.
+    fn converging(&self) -> Backoff {
+        Backoff::new(self.options.retry_base.max(Duration::from_millis(10)), Duration::from_secs(10))
+    }
+}
+
+/// What `op` on `resource` ran into, with the ids of the response if there was one.
+pub(crate) fn error_of(op: &Op, resource: &str, kind: ArmErrorKind, rsp: Option<&Response>) -> ArmError {
+    ArmError::new(op.action, resource, kind)
+        .with_ids(rsp.and_then(|r| r.header("x-ms-request-id")), rsp.and_then(|r| r.header("x-ms-correlation-request-id")))
+}
+
+/// A doubling wait with a ceiling: the pace of every loop that polls or
+/// retries (registration, a running write, eventual consistency). The
+/// request pipeline's own retries add jitter on top (`backoff`).
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    wait: Duration,
+    ceiling: Duration,
+}
+
+impl Backoff {
+    /// Starting at `first`, doubling up to `ceiling`.
+    pub fn new(first: Duration, ceiling: Duration) -> Backoff {
+        Backoff { wait: first.min(ceiling), ceiling }
+    }
+    /// The next wait.
+    pub fn next_wait(&mut self) -> Duration {
+        let w = self.wait;
+        self.wait = (self.wait * 2).min(self.ceiling);
+        w
     }
 }
 

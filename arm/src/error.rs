@@ -108,6 +108,24 @@ pub struct ArmError {
 }
 
 impl ArmError {
+    /// What `action` on `resource` (readable, see [`crate::ResourceId::display`]) ran into.
+    pub fn new(action: &str, resource: &str, kind: ArmErrorKind) -> ArmError {
+        ArmError { action: action.to_owned(), resource: resource.to_owned(), kind, request_id: None, correlation_id: None }
+    }
+
+    /// A response ARM should not have sent (or that lacks what the caller
+    /// needs) while `op` acted on `id`.
+    pub fn protocol(op: &crate::Op, id: &crate::ResourceId, what: impl Into<String>) -> ArmError {
+        ArmError::new(op.action, &id.display(), ArmErrorKind::Protocol(what.into()))
+    }
+
+    /// With the ids of the response that failed, for support cases.
+    pub fn with_ids(mut self, request_id: Option<&str>, correlation_id: Option<&str>) -> ArmError {
+        self.request_id = request_id.map(str::to_owned);
+        self.correlation_id = correlation_id.map(str::to_owned);
+        self
+    }
+
     /// ARM's error code, if ARM gave one.
     pub fn code(&self) -> Option<&str> {
         match &self.kind {
@@ -240,13 +258,8 @@ mod tests {
     use super::*;
 
     fn err(kind: ArmErrorKind) -> ArmError {
-        ArmError {
-            action: "creating".into(),
-            resource: "Subnet \"aks-nodes\" (Virtual Network \"trench-aks-vnet-dev\", Resource Group \"rg-trench-aks-dev\")".into(),
-            kind,
-            request_id: Some("5f0c…req".into()),
-            correlation_id: Some("9a1d…corr".into()),
-        }
+        let subnet = "Subnet \"aks-nodes\" (Virtual Network \"trench-aks-vnet-dev\", Resource Group \"rg-trench-aks-dev\")";
+        ArmError::new("creating", subnet, kind).with_ids(Some("5f0c…req"), Some("9a1d…corr"))
     }
 
     #[test]

@@ -21,11 +21,17 @@ mod secret;
 pub mod throttle;
 
 pub use auth::Credentials;
-pub use client::{ArmClient, ClientOptions, Op};
+pub use client::{ArmClient, Backoff, ClientOptions, Op};
 pub use cloud::CloudEnvironment;
 pub use error::{ArmError, ArmErrorKind};
 pub use id::ResourceId;
 pub use secret::Secret;
+
+/// The pinned api-version of each of these resource types (for showing
+/// them: the client picks versions itself).
+pub fn pinned_api_versions(types: &[&str]) -> std::collections::BTreeMap<String, String> {
+    types.iter().map(|t| ((*t).to_owned(), api_versions::for_type(t).unwrap_or("").to_owned())).collect()
+}
 
 /// Everything a client needs: where ARM is, who to be, what to trust.
 #[derive(Clone, Debug)]

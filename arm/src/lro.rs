@@ -68,13 +68,7 @@ fn style(rsp: &Response, method: &Method) -> Style {
 /// initial body when nothing was pending).
 pub async fn wait(client: &ArmClient, op: &Op, what: &str, method: &Method, url: &Url, rsp: Response) -> Result<Option<Json>, ArmError> {
     let mut delay = rsp.retry_after().unwrap_or(client.options().poll_interval);
-    let err = |kind, r: Option<&Response>| ArmError {
-        action: op.action.to_owned(),
-        resource: what.to_owned(),
-        kind,
-        request_id: r.and_then(|r| r.header("x-ms-request-id")).map(str::to_owned),
-        correlation_id: r.and_then(|r| r.header("x-ms-correlation-request-id")).map(str::to_owned),
-    };
+    let err = |kind, r: Option<&Response>| super::client::error_of(op, what, kind, r);
     let check_origin = |u: &Url| {
         if same_origin(u, client.endpoint()) {
             Ok(())

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+pub mod names;
+
 /// Azure resource types that carry a conventional name, each with its rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AzureType {
@@ -269,36 +271,35 @@ pub struct EstateName {
 /// keyed by a stable logical key. `env` must pass [`check_environment`].
 pub fn estate_names(env: &str) -> BTreeMap<&'static str, EstateName> {
     use AzureType::*;
-    let n = |s: &str, r: &str| format!("trench-{s}-{r}-{env}");
-    let compact = |s: &str, r: &str| format!("trench{r}{s}{env}").replace('-', "");
+    let (hub, spoke, aks, paas) = (names::hub(env), names::spoke(names::DEFAULT_SPOKE, env), names::cluster(env), names::bundle(env));
     let entries: Vec<(&'static str, String, AzureType)> = vec![
-        ("core_resource_group", format!("rg-trench-core-{env}"), ResourceGroup),
-        ("aks_resource_group", format!("rg-trench-aks-{env}"), ResourceGroup),
-        ("data_resource_group", format!("rg-trench-data-{env}"), ResourceGroup),
-        ("hub_vnet", n("core", "vnet"), VirtualNetwork),
-        ("spoke_vnet", n("aks", "vnet"), VirtualNetwork),
-        ("hub_to_spoke_peering", format!("trench-hub-to-aks-{env}"), Peering),
-        ("spoke_to_hub_peering", format!("trench-aks-to-hub-{env}"), Peering),
-        ("firewall", n("core", "fw"), Firewall),
-        ("firewall_public_ip", n("core", "fwpip"), PublicIp),
-        ("firewall_policy", n("core", "fwpolicy"), FirewallPolicy),
-        ("route_table", format!("rt-aks-nodes-{env}"), RouteTable),
-        ("jump_host_vm", n("core", "jump"), VirtualMachine),
-        ("jump_host_nic", n("core", "jumpnic"), NetworkInterface),
-        ("jump_host_nsg", n("core", "jumpnsg"), NetworkSecurityGroup),
-        ("aks_cluster", n("aks", "cluster"), ManagedCluster),
-        ("aks_node_resource_group", format!("rg-trench-aksnodes-{env}"), ResourceGroup),
-        ("container_registry", compact("core", "acr"), ContainerRegistry),
-        ("key_vault", n("core", "kv"), KeyVault),
-        ("key_vault_private_endpoint", n("core", "kvpe"), PrivateEndpoint),
-        ("postgresql_server", n("data", "pg"), PostgresServer),
-        ("postgresql_private_endpoint", n("data", "pgpe"), PrivateEndpoint),
-        ("service_bus_namespace", n("core", "sb"), ServiceBusNamespace),
-        ("log_analytics_workspace", n("core", "law"), LogAnalyticsWorkspace),
-        ("state_storage_account", compact("core", "tfstate"), StorageAccount),
-        ("state_container", "tfstate".to_owned(), StorageContainer),
-        ("cosmos_account", n("core", "cosmos"), CosmosAccount),
-        ("catalog_api_identity", n("catalog-api", "id"), UserAssignedIdentity),
+        ("core_resource_group", hub.resource_group, ResourceGroup),
+        ("aks_resource_group", spoke.resource_group, ResourceGroup),
+        ("data_resource_group", paas.data_resource_group, ResourceGroup),
+        ("hub_vnet", hub.vnet, VirtualNetwork),
+        ("spoke_vnet", spoke.vnet, VirtualNetwork),
+        ("hub_to_spoke_peering", spoke.hub_to_spoke, Peering),
+        ("spoke_to_hub_peering", spoke.spoke_to_hub, Peering),
+        ("firewall", hub.firewall, Firewall),
+        ("firewall_public_ip", hub.public_ip, PublicIp),
+        ("firewall_policy", hub.firewall_policy, FirewallPolicy),
+        ("route_table", spoke.route_table, RouteTable),
+        ("jump_host_vm", hub.jump_vm, VirtualMachine),
+        ("jump_host_nic", hub.jump_nic, NetworkInterface),
+        ("jump_host_nsg", hub.jump_nsg, NetworkSecurityGroup),
+        ("aks_cluster", aks.cluster, ManagedCluster),
+        ("aks_node_resource_group", aks.node_resource_group, ResourceGroup),
+        ("container_registry", paas.acr, ContainerRegistry),
+        ("key_vault", paas.key_vault, KeyVault),
+        ("key_vault_private_endpoint", paas.key_vault_endpoint, PrivateEndpoint),
+        ("postgresql_server", paas.postgresql, PostgresServer),
+        ("postgresql_private_endpoint", paas.postgresql_endpoint, PrivateEndpoint),
+        ("service_bus_namespace", paas.service_bus, ServiceBusNamespace),
+        ("log_analytics_workspace", paas.log_analytics, LogAnalyticsWorkspace),
+        ("state_storage_account", paas.storage_account, StorageAccount),
+        ("state_container", paas.container, StorageContainer),
+        ("cosmos_account", paas.cosmos, CosmosAccount),
+        ("catalog_api_identity", names::identity("catalog-api", env), UserAssignedIdentity),
     ];
     entries.into_iter().map(|(k, name, azure_type)| (k, EstateName { name, azure_type })).collect()
 }

@@ -28,12 +28,13 @@ pub const IDENTITY: Identity = Identity {
 
 /// The provider with everything it offers registered.
 pub fn provider() -> Provider {
+    use resources::driver::Composed;
     Provider::new(IDENTITY, config::Block)
-        .with_resource(resources::hub::Hub)
-        .with_resource(resources::spoke::Spoke)
-        .with_resource(resources::aks::PrivateAks)
-        .with_resource(resources::identity::WorkloadIdentity)
-        .with_resource(resources::paas::PaasBundle)
+        .with_resource(Composed::<resources::hub::Hub>::new())
+        .with_resource(Composed::<resources::spoke::Spoke>::new())
+        .with_resource(Composed::<resources::aks::PrivateAks>::new())
+        .with_resource(Composed::<resources::identity::WorkloadIdentity>::new())
+        .with_resource(Composed::<resources::paas::PaasBundle>::new())
         .with_data_source(data_sources::conventions::Conventions)
         .with_data_source(data_sources::hub::HubLookup)
         .with_function(functions::Name)

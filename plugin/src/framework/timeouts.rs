@@ -31,6 +31,16 @@ pub struct Timeouts {
 }
 
 impl Timeouts {
+    /// Timeouts in whole minutes.
+    pub const fn minutes(create: u64, read: u64, update: u64, delete: u64) -> Timeouts {
+        Timeouts {
+            create: Duration::from_secs(create * 60),
+            read: Duration::from_secs(read * 60),
+            update: Duration::from_secs(update * 60),
+            delete: Duration::from_secs(delete * 60),
+        }
+    }
+
     fn all(&self) -> [Duration; 4] {
         [self.create, self.read, self.update, self.delete]
     }

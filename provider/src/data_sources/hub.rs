@@ -92,9 +92,10 @@ impl DataSource for HubLookup {
             Err(d) => return fail(d),
         };
         let Val::Known(env) = c.environment else { return fail(Diagnostics::error("Environment not known", "environment must be known.")) };
-        let rg = c.resource_group_name.into_option().unwrap_or_else(|| format!("rg-trench-core-{env}"));
-        let vnet_name = c.vnet_name.into_option().unwrap_or_else(|| format!("trench-core-vnet-{env}"));
-        let vnet_id = ResourceId::resource(&azure.subscription, &rg, "Microsoft.Network", "virtualNetworks", &vnet_name);
+        let defaults = conventions::names::hub(&env);
+        let rg = c.resource_group_name.into_option().unwrap_or(defaults.resource_group);
+        let vnet_name = c.vnet_name.into_option().unwrap_or(defaults.vnet);
+        let vnet_id = ResourceId::resource(&azure.env.subscription, &rg, "Microsoft.Network", "virtualNetworks", &vnet_name);
         let op = common::op(ctx, "looking up", std::time::Duration::from_secs(300));
         let vnet = match azure.arm.get(&op, &vnet_id).await {
             Ok(Some(v)) => v,

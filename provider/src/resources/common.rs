@@ -1,18 +1,19 @@
 //! What every composite needs: the configured ARM client and subscription,
-//! operations with the right deadline, the tag set, and patching computed
-//! values into Terraform's proposed state.
+//! ARM errors as diagnostics, operations with the right deadline, the tag
+//! set and the owner tag, and patching computed values into a state.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::conventions;
 use serde_json::Value as Json;
 use trench_arm::{ArmClient, ArmError, Op, ResourceId};
-use trench_plugin::framework::timeouts::Timeouts;
-use trench_plugin::framework::{Ctx, Diagnostics, PlanRequest, Planned};
-use trench_plugin::value::{Val, Value, from_value, to_value};
+use trench_plugin::framework::{Ctx, Diagnostics};
+use trench_plugin::value::{Val, Value, to_value};
+
+use crate::config::Session;
+use crate::conventions;
 
 /// ARM failures as Terraform diagnostics: what was being done to which
 /// object, ARM's code and message, the request and correlation ids, a hint.
@@ -34,26 +35,47 @@ impl ArmDiagnostics for ArmError {
     }
 }
 
-/// The ARM client and subscription of a configured provider.
-pub struct Azure {
-    /// The client.
-    pub arm: Arc<ArmClient>,
+/// What specs are made from: the configured provider's subscription,
+/// tenant and default tags.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
     /// The subscription trench manages.
     pub subscription: String,
+    /// The tenant, when the provider names one.
+    pub tenant: Option<String>,
     /// Provider `default_tags`.
     pub default_tags: BTreeMap<String, String>,
 }
 
+/// The ARM client and what specs are made from.
+pub struct Azure {
+    /// The client.
+    pub arm: Arc<ArmClient>,
+    /// Subscription, tenant, default tags.
+    pub env: Env,
+}
+
 /// The ARM client and subscription, or the diagnostic saying what to set.
 pub fn azure(ctx: &Ctx) -> Result<Azure, Diagnostics> {
-    let c = ctx.data::<crate::config::Session>()?;
+    let c = ctx.data::<Session>()?;
     let subscription = c.config.subscription_id.clone().ok_or_else(|| {
         Diagnostics::error(
             "No subscription configured",
             "trench resources need a subscription: set subscription_id in the provider block or ARM_SUBSCRIPTION_ID.",
         )
     })?;
-    Ok(Azure { arm: c.arm.clone(), subscription, default_tags: c.config.default_tags.clone() })
+    let env = Env { subscription, tenant: c.config.tenant_id.clone(), default_tags: c.config.default_tags.clone() };
+    Ok(Azure { arm: c.arm.clone(), env })
+}
+
+/// The subscription a composite lives in: the one in its recorded `id`
+/// (a state), else the provider's (a plan).
+pub fn subscription_of(v: &Value, env: &Env) -> String {
+    v.get_attr("id")
+        .and_then(Value::as_str)
+        .and_then(|id| ResourceId::parse(id).ok())
+        .map(|i| i.subscription)
+        .unwrap_or_else(|| env.subscription.clone())
 }
 
 /// An operation bounded by the matching timeout.
@@ -86,39 +108,6 @@ pub fn planned_tags_all(
         (Val::Known(env), Val::Null) => Val::Known(tags_all(default_tags, env, None)),
         _ => Val::Unknown,
     }
-}
-
-/// Where every composite's plan starts: its configuration decoded and
-/// checked, the provider's Azure context, and Terraform's proposed state
-/// with the composite's defaults filled in.
-pub struct PlanStart<C> {
-    /// The configuration as written.
-    pub cfg: C,
-    /// What the check said (warnings only: errors end the plan).
-    pub diags: Diagnostics,
-    /// The configured client and subscription.
-    pub azure: Azure,
-    /// The proposed state with defaults filled in.
-    pub planned: Value,
-}
-
-/// Decodes and checks the configuration, then fills in defaults; a plan
-/// that cannot go on comes back as `Err`, ready to return.
-pub fn plan_start<C: serde::de::DeserializeOwned>(
-    ctx: &Ctx,
-    req: &PlanRequest,
-    check: impl FnOnce(&C) -> Diagnostics,
-    fill_defaults: fn(&mut Value, &Value, &C),
-) -> Result<PlanStart<C>, Planned> {
-    let cfg: C = from_value(&req.config).map_err(|e| Planned::failed(e.into()))?;
-    let diags = check(&cfg);
-    if diags.has_errors() {
-        return Err(Planned::failed(diags));
-    }
-    let azure = azure(ctx).map_err(Planned::failed)?;
-    let mut planned = req.proposed.clone();
-    fill_defaults(&mut planned, &req.config, &cfg);
-    Ok(PlanStart { cfg, diags, azure, planned })
 }
 
 /// The tag naming the composite that created an object
@@ -173,19 +162,6 @@ pub fn patch<T: Serialize>(target: &mut Value, patch: &T) -> Result<(), Diagnost
     Ok(())
 }
 
-/// A composite's static validation: its typed configuration checked by
-/// `check`, plus its `timeouts` block.
-pub fn validate<C: serde::de::DeserializeOwned>(config: &Value, defaults: Timeouts, check: fn(&C) -> Diagnostics) -> Diagnostics {
-    let mut d = match trench_plugin::value::from_value::<C>(config) {
-        Ok(c) => check(&c),
-        Err(e) => e.into(),
-    };
-    if let Err(t) = timeouts(config, defaults) {
-        d.extend(t);
-    }
-    d
-}
-
 /// The replacement warnings of a plan turned into refusals: the
 /// resource's `allow_replacement` guard, saying what replacing destroys.
 pub fn refuse_replacement(warnings: Diagnostics, destroys: &str) -> Diagnostics {
@@ -203,37 +179,11 @@ pub fn refuse_replacement(warnings: Diagnostics, destroys: &str) -> Diagnostics 
     )
 }
 
-/// Timeouts from a resource value, or the diagnostic.
-pub fn timeouts(v: &Value, defaults: Timeouts) -> Result<Timeouts, Diagnostics> {
-    Timeouts::from_value(v, defaults)
-}
-
-/// Turns an ARM error into diagnostics with a resume hint appended when
-/// part of the composite already exists.
-pub fn partial_failure(e: ArmError, composite: &str, created: &[String]) -> Diagnostics {
-    let mut d = e.diagnostics_at(None);
-    if !created.is_empty() {
-        let list = created.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n");
-        d.0[0].detail.push_str(&format!(
-            "\n\nThe {composite} is partly in place; these objects exist and are recorded in state:\n{list}\nRun `terraform apply` again to finish (Terraform will replace the tainted {composite}, removing these first, unless you run `terraform untaint` to resume in place)."
-        ));
-    }
-    d
-}
-
 /// Deletes a resource group unless something else still lives in it (then
 /// leaves it, with a warning naming what is there).
 pub async fn delete_rg_if_empty(azure: &Azure, op: &Op, rg: &ResourceId) -> Result<Diagnostics, ArmError> {
     let mut d = Diagnostics::new();
-    let listing = azure
-        .arm
-        .list(
-            &op.with_action("listing"),
-            &rg.display(),
-            &format!("{rg}/resources"),
-            trench_arm::api_versions::for_type("Microsoft.Resources/resources").unwrap_or("2023-07-01"),
-        )
-        .await?;
+    let listing = azure.arm.list_group_resources(&op.with_action("listing"), rg).await?;
     match listing {
         None => {}
         Some(items) if items.is_empty() => azure.arm.delete(op, rg).await?,
@@ -248,32 +198,6 @@ pub async fn delete_rg_if_empty(azure: &Azure, op: &Op, rg: &ResourceId) -> Resu
         }
     }
     Ok(d)
-}
-
-/// A resource group the composite creates (and deletes with itself) must not
-/// exist yet, unless this composite made it in an interrupted apply (its
-/// owner tag): taking over someone else's group would rewrite its tags
-/// and, on destroy, try to delete what else lives there.
-pub async fn refuse_existing_group(
-    azure: &Azure,
-    op: &Op,
-    rg: &ResourceId,
-    tags: &BTreeMap<String, String>,
-    attr: &str,
-    import_id: &ResourceId,
-) -> Result<(), Diagnostics> {
-    match azure.arm.get(&op.with_action("checking for an existing"), rg).await {
-        Ok(None) => Ok(()),
-        Ok(Some(body)) if owned_by(&body, tags) => Ok(()),
-        Ok(Some(_)) => Err(Diagnostics::attr_error(
-            trench_plugin::framework::AttrPath::root(attr),
-            format!("{} already exists", rg.display()),
-            format!(
-                "This resource creates its own resource group and deletes it with itself, so it does not take over one that exists (another composite's, or one made by hand). Choose another {attr}, or, if these objects are this resource's, import it:\n\n  terraform import <address of this resource> {import_id}"
-            ),
-        )),
-        Err(e) => Err(e.diagnostics()),
-    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,13 @@
 pub mod aks;
 pub mod cidr;
 pub mod common;
+pub mod composite;
+pub mod driver;
 pub mod hub;
 pub mod identity;
 pub mod network;
 pub mod paas;
 pub mod roles;
 pub mod spoke;
+#[cfg(test)]
+mod testing;

@@ -1,27 +1,24 @@
 //! Creating, updating and deleting the cluster, its pools, the kubelet's
 //! AcrPull and the control-plane diagnostic setting.
 
-use crate::resources::common::ArmDiagnostics as _;
-use std::sync::Mutex;
+use crate::resources::common;
+use crate::resources::composite::{Apply, Bodies, Deletion, Observe as _, Specs as _};
+use async_trait::async_trait;
 use std::time::Duration;
 
 use serde_json::{Value as Json, json};
-
-use super::spec::{AksIds, AksSpec, spec_from};
-use super::{AksComputed, default_timeouts};
-use crate::resources::common::{self, Azure};
-use crate::resources::roles;
-use trench_arm::reconcile::{ensure, failed, matches, settle};
+use trench_arm::reconcile::{failed, matches, settle};
 use trench_arm::{ArmClient, ArmError, Op, ResourceId};
-use trench_plugin::framework::{ApplyRequest, Ctx, Diagnostics, StateResult};
-use trench_plugin::value::{Val, Value};
+use trench_plugin::framework::{AttrPath, Diagnostics};
+use trench_plugin::value::Value;
+
+use super::PrivateAks;
+use super::spec::{AksIds, AksSpec, Pool, Slot, acr_pull, profiles};
+use crate::resources::common::Azure;
+use crate::resources::composite::{Failure, Run, str_at};
 
 /// How long a fresh kubelet identity may take to replicate to ARM.
 const PRINCIPAL_REPLICATION: Duration = Duration::from_secs(120);
-
-fn str_at<'a>(j: &'a Json, ptr: &str) -> Option<&'a str> {
-    j.pointer(ptr).and_then(Json::as_str)
-}
 
 /// What is missing on the egress path of a userDefinedRouting cluster, by
 /// attribute. `None` when the subnet does not exist yet (it may be created
@@ -84,51 +81,6 @@ pub(super) async fn egress_problems(
     Ok(Some(problems))
 }
 
-#[derive(Default)]
-pub(super) struct Bodies {
-    pub cluster: Option<Json>,
-    pub diag: Option<Json>,
-    pub acr_pull: Option<Json>,
-}
-
-/// Computed attributes from what exists.
-pub(super) fn computed_from(spec: &AksSpec, b: &Bodies, drift: Vec<String>) -> AksComputed {
-    let c = b.cluster.as_ref();
-    let s = |ptr: &str| match c.and_then(|c| str_at(c, ptr)) {
-        Some(v) => Val::Known(v.to_owned()),
-        None => Val::Null,
-    };
-    AksComputed {
-        id: Val::Known(spec.ids.cluster_id().to_string()),
-        oidc_issuer_url: s("/properties/oidcIssuerProfile/issuerURL"),
-        kubelet_identity_object_id: s("/properties/identityProfile/kubeletidentity/objectId"),
-        kubelet_identity_client_id: s("/properties/identityProfile/kubeletidentity/clientId"),
-        kubelet_identity_id: s("/properties/identityProfile/kubeletidentity/resourceId"),
-        private_fqdn: s("/properties/privateFQDN"),
-        node_resource_group: s("/properties/nodeResourceGroup"),
-        current_kubernetes_version: s("/properties/currentKubernetesVersion"),
-        acr_pull_role_assignment_id: match (&spec.acr, b.acr_pull.as_ref().and_then(|a| str_at(a, "/id"))) {
-            (Some(_), Some(id)) => Val::Known(id.to_owned()),
-            _ => Val::Null,
-        },
-        diagnostic_setting_id: if spec.law.is_some() && b.diag.is_some() { Val::Known(spec.ids.diag_id().to_string()) } else { Val::Null },
-        tags_all: Val::Known(common::visible_tags(&spec.tags)),
-        drift: Val::Known(drift),
-        api_versions: Val::Known(super::api_versions()),
-    }
-}
-
-/// The AcrPull assignment for the kubelet identity on `acr`.
-pub(super) fn acr_pull(sub: &str, acr: &str, kubelet_object_id: &str) -> Option<(ResourceId, Json)> {
-    let scope = ResourceId::parse(acr).ok()?;
-    let role = roles::role_definition_id(sub, "AcrPull")?;
-    let guid = role.rsplit('/').next().unwrap_or_default().to_owned();
-    let id = scope.extension("Microsoft.Authorization", "roleAssignments", &roles::assignment_name(acr, kubelet_object_id, &guid));
-    // principalType always: a fresh identity is not yet in ARM's replica of the directory.
-    let body = json!({ "properties": { "roleDefinitionId": role, "principalId": kubelet_object_id, "principalType": "ServicePrincipal" } });
-    Some((id, body))
-}
-
 /// How long the cluster waits for the registry or workspace it names: the
 /// estate creates them beside the cluster, not before it (so the cluster
 /// need not wait for the whole PaaS bundle), and they are there long
@@ -141,89 +93,6 @@ async fn await_referenced(arm: &ArmClient, op: &Op, id: &str) -> Result<(), ArmE
     arm.wait_visible(&op.with_action("waiting for"), &rid, REFERENCED_WAIT).await.map(|_| ())
 }
 
-fn tenant(ctx: &Ctx) -> Option<String> {
-    ctx.data::<crate::config::Session>().ok().and_then(|c| c.config.tenant_id.clone())
-}
-
-pub(super) async fn apply(ctx: &Ctx, req: ApplyRequest) -> StateResult {
-    let azure = match common::azure(ctx) {
-        Ok(a) => a,
-        Err(d) => return StateResult::failed(req.prior, d),
-    };
-    let source = if req.planned.is_null() { &req.prior } else { &req.planned };
-    let t = match common::timeouts(source, default_timeouts()) {
-        Ok(t) => t,
-        Err(d) => return StateResult::failed(req.prior, d),
-    };
-    let tenant = tenant(ctx);
-    if req.planned.is_null() {
-        let op = common::op(ctx, "deleting", t.delete);
-        return match spec_from(&azure.subscription, tenant.as_deref(), &azure.default_tags, &req.prior) {
-            Ok(spec) => match delete(&azure, &op, &spec, &req.prior).await {
-                Ok(()) => StateResult::ok(Value::Null),
-                Err(e) => StateResult::failed(req.prior, e.diagnostics()),
-            },
-            Err(d) => StateResult::failed(req.prior, d),
-        };
-    }
-    let spec = match spec_from(&azure.subscription, tenant.as_deref(), &azure.default_tags, &req.planned) {
-        Ok(s) => s,
-        Err(d) => return StateResult::failed(req.prior, d),
-    };
-    let creating = req.prior.is_null();
-    let op = if creating { common::op(ctx, "creating", t.create) } else { common::op(ctx, "updating", t.update) };
-    let bodies = Mutex::new(Bodies::default());
-    let prior_spec = if creating { None } else { spec_from(&azure.subscription, tenant.as_deref(), &azure.default_tags, &req.prior).ok() };
-    let result = reconcile(&azure, &op, &spec, prior_spec.as_ref(), &bodies).await;
-    let bodies = bodies.into_inner().expect("bodies lock");
-    let mut state = req.planned.clone();
-    let missing = if result.is_ok() { Vec::new() } else { vec![format!("{} not finished", spec.ids.cluster_id().display())] };
-    if let Err(d) = common::patch(&mut state, &computed_from(&spec, &bodies, missing)) {
-        return StateResult::failed(req.prior, d);
-    }
-    match result {
-        // The cluster as Azure now reports it (an autoscaled pool's count, say).
-        Ok(()) => match super::observe::state_for(&state, &spec, &bodies) {
-            Ok(mut s) => {
-                let _ = common::patch(&mut s, &computed_from(&spec, &bodies, Vec::new()));
-                StateResult::ok(s)
-            }
-            Err(d) => StateResult::failed(state, d),
-        },
-        Err(Failure::Refused(d)) => StateResult::failed(if creating { Value::Null } else { req.prior }, d),
-        Err(Failure::Arm(e)) => {
-            state.unknowns_to_null();
-            let exists: Vec<String> = if bodies.cluster.is_some() { vec![spec.ids.cluster_id().display()] } else { Vec::new() };
-            let d = common::partial_failure(e, if creating { "cluster" } else { "cluster update" }, &exists);
-            if creating && exists.is_empty() { StateResult::failed(Value::Null, d) } else { StateResult::failed(state, d) }
-        }
-    }
-}
-
-enum Failure {
-    Refused(Diagnostics),
-    Arm(ArmError),
-}
-
-impl From<ArmError> for Failure {
-    fn from(e: ArmError) -> Self {
-        Failure::Arm(e)
-    }
-}
-
-fn keep(b: &Mutex<Bodies>, f: impl FnOnce(&mut Bodies)) {
-    f(&mut b.lock().expect("bodies lock"));
-}
-
-/// A pool profile from a cluster body, without read-only fields, keyed by name.
-fn current_pools(cluster: &Json) -> Vec<(String, Json)> {
-    cluster
-        .pointer("/properties/agentPoolProfiles")
-        .and_then(Json::as_array)
-        .map(|ps| ps.iter().filter_map(|p| Some((p.get("name")?.as_str()?.to_owned(), p.clone()))).collect())
-        .unwrap_or_default()
-}
-
 fn writable_profile(mut p: Json) -> Json {
     if let Some(m) = p.as_object_mut() {
         for k in ["provisioningState", "powerState", "nodeImageVersion", "currentOrchestratorVersion", "eTag"] {
@@ -234,7 +103,7 @@ fn writable_profile(mut p: Json) -> Json {
 }
 
 /// What to compare a pool with: AKS owns the count of an autoscaled pool.
-fn pool_want(spec: &AksSpec, p: &super::spec::Pool) -> Json {
+fn pool_want(spec: &AksSpec, p: &Pool) -> Json {
     let mut w = spec.pool_properties(p);
     if p.autoscale.is_some() {
         w.as_object_mut().map(|m| m.remove("count"));
@@ -245,111 +114,20 @@ fn pool_want(spec: &AksSpec, p: &super::spec::Pool) -> Json {
     w
 }
 
-async fn reconcile(azure: &Azure, op: &Op, spec: &AksSpec, prior: Option<&AksSpec>, bodies: &Mutex<Bodies>) -> Result<(), Failure> {
-    let arm = &*azure.arm;
-    let ids = &spec.ids;
-    let read = op.with_action("reading");
-    // Container Insights names the workspace in the cluster itself.
-    if let Some(law) = &spec.law {
-        await_referenced(arm, op, law).await?;
+/// The refusal of a cluster whose egress path is not ready, by attribute.
+pub(super) fn egress_refusal(problems: Vec<(&'static str, String)>) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for (attr, msg) in problems {
+        d.add_attr_error(AttrPath::root(attr), "Egress path not ready for a userDefinedRouting cluster", msg);
     }
-    let existing = arm.get(&read, &ids.cluster_id()).await?;
-    if let (Some(c), None) = (&existing, prior)
-        && !common::owned_by(c, &spec.tags)
-    {
-        return Err(Failure::Refused(Diagnostics::error(
-            format!("{} already exists", ids.cluster_id().display()),
-            format!(
-                "trench does not take over clusters it did not create. To manage it with Terraform, import it:\n\n  terraform import <address of this trench_private_aks> {}",
-                ids.cluster_id()
-            ),
-        )));
-    }
-    // Ours and still being written (a create an interrupted apply started):
-    // every later step would race that operation.
-    let existing = settle(arm, op, &ids.cluster_id(), existing).await?;
-    let cluster = match (existing, prior) {
-        (None, _) => {
-            // Before a long create: is the egress path there?
-            let check = op.with_action("checking the egress path of");
-            if let Some(problems) = egress_problems(azure, &check, &spec.subnet_id, spec.firewall_policy_id.as_deref()).await? {
-                if !problems.is_empty() {
-                    let mut d = Diagnostics::new();
-                    for (attr, msg) in problems {
-                        d.add_attr_error(
-                            trench_plugin::framework::AttrPath::root(attr),
-                            "Egress path not ready for a userDefinedRouting cluster",
-                            msg,
-                        );
-                    }
-                    return Err(Failure::Refused(d));
-                }
-            } else {
-                return Err(Failure::Refused(Diagnostics::attr_error(
-                    trench_plugin::framework::AttrPath::root("subnet_id"),
-                    "Node subnet not found",
-                    format!("{} does not exist; create the spoke first (trench_spoke).", spec.subnet_id),
-                )));
-            }
-            arm.put(op, &ids.cluster_id(), &spec.cluster_body(spec.pool_profiles())).await?
-        }
-        // An update, or a create resumed on the cluster it started.
-        (Some(current), _) => {
-            // Cluster-level settings: ARM's PUT carries the pools as they are.
-            let pools: Vec<Json> = current_pools(&current).into_iter().map(|(_, p)| writable_profile(p)).collect();
-            let mut want = spec.cluster_body(Vec::new());
-            want["properties"].as_object_mut().map(|m| m.remove("agentPoolProfiles"));
-            let c = if matches(&want, &current) && !failed(&current) {
-                current
-            } else {
-                arm.put(op, &ids.cluster_id(), &spec.cluster_body(pools)).await?
-            };
-            update_pools(azure, op, spec, &c).await?;
-            arm.get(&read, &ids.cluster_id()).await?.unwrap_or(c)
-        }
-    };
-    keep(bodies, |b| b.cluster = Some(cluster.clone()));
-
-    let diag = async {
-        match (&spec.law, spec.diag_body()) {
-            (Some(_), Some(body)) => {
-                let d = ensure(arm, op, &ids.diag_id(), &body, None).await?;
-                keep(bodies, |b| b.diag = Some(d));
-            }
-            _ if prior.is_some_and(|p| p.law.is_some()) => arm.delete(&op.with_action("removing"), &ids.diag_id()).await?,
-            _ => {}
-        }
-        Ok::<_, ArmError>(())
-    };
-    let pull = async {
-        let kubelet = str_at(&cluster, "/properties/identityProfile/kubeletidentity/objectId").unwrap_or_default().to_owned();
-        if let Some(old) = prior.and_then(|p| p.acr.clone()).filter(|o| Some(o) != spec.acr.as_ref())
-            && let Some((id, _)) = acr_pull(&ids.subscription, &old, &kubelet)
-        {
-            arm.delete(&op.with_action("removing"), &id).await?;
-        }
-        if let Some((id, body)) = spec.acr.as_ref().and_then(|acr| acr_pull(&ids.subscription, acr, &kubelet)) {
-            await_referenced(arm, op, spec.acr.as_deref().unwrap_or_default()).await?;
-            let a = match arm.get(&read, &id).await? {
-                Some(a) if matches(&body, &a) => a,
-                _ => arm.put_retrying(op, &id, &body, &["PrincipalNotFound"], PRINCIPAL_REPLICATION).await?,
-            };
-            keep(bodies, |b| b.acr_pull = Some(a));
-        }
-        Ok::<_, ArmError>(())
-    };
-    let (d, p) = tokio::join!(diag, pull);
-    d?;
-    p?;
-    Ok(())
+    d
 }
 
 /// Pools through the agentPools API: changed ones updated, new ones
 /// created, dropped ones deleted; a user pool whose VM size changes is
 /// recreated (Azure cannot resize a pool's VMs).
-async fn update_pools(azure: &Azure, op: &Op, spec: &AksSpec, cluster: &Json) -> Result<(), ArmError> {
-    let arm = &*azure.arm;
-    let current = current_pools(cluster);
+async fn update_pools(arm: &ArmClient, op: &Op, spec: &AksSpec, cluster: &Json) -> Result<(), ArmError> {
+    let current = profiles(cluster);
     for p in &spec.pools {
         let id = spec.ids.pool_id(&p.name);
         let have = current.iter().find(|(n, _)| n.eq_ignore_ascii_case(&p.name)).map(|(_, b)| b);
@@ -382,15 +160,108 @@ async fn update_pools(azure: &Azure, op: &Op, spec: &AksSpec, cluster: &Json) ->
     Ok(())
 }
 
-async fn delete(azure: &Azure, op: &Op, spec: &AksSpec, prior: &Value) -> Result<(), ArmError> {
-    let arm = &*azure.arm;
-    let ids: &AksIds = &spec.ids;
-    if let Some(id) = prior.get_attr("acr_pull_role_assignment_id").and_then(Value::as_str).and_then(|s| ResourceId::parse(s).ok()) {
-        arm.delete(op, &id).await?;
+#[async_trait]
+impl Apply for PrivateAks {
+    async fn reconcile(run: &Run<'_, Self>) -> Result<(), Failure> {
+        let (arm, op, spec, prior) = (run.arm(), run.op, run.spec, run.prior);
+        let ids = &spec.ids;
+        let read = op.with_action("reading");
+        // Container Insights names the workspace in the cluster itself.
+        if let Some(law) = &spec.law {
+            await_referenced(arm, op, law).await?;
+        }
+        let existing = arm.get(&read, &ids.cluster_id()).await?;
+        // Ours and still being written (a create an interrupted apply started):
+        // every later step would race that operation.
+        let existing = settle(arm, op, &ids.cluster_id(), existing).await?;
+        let cluster = match (existing, prior) {
+            (None, _) => {
+                // Before a long create: is the egress path there?
+                let check = op.with_action("checking the egress path of");
+                if let Some(problems) = egress_problems(run.azure, &check, &spec.subnet_id, spec.firewall_policy_id.as_deref()).await? {
+                    if !problems.is_empty() {
+                        return Err(Failure::Refused(egress_refusal(problems)));
+                    }
+                } else {
+                    return Err(Failure::Refused(Diagnostics::attr_error(
+                        AttrPath::root("subnet_id"),
+                        "Node subnet not found",
+                        format!("{} does not exist; create the spoke first (trench_spoke).", spec.subnet_id),
+                    )));
+                }
+                arm.put(op, &ids.cluster_id(), &spec.cluster_body(spec.pool_profiles())).await?
+            }
+            // An update, or a create resumed on the cluster it started.
+            (Some(current), _) => {
+                // Cluster-level settings: ARM's PUT carries the pools as they are.
+                let pools: Vec<Json> = profiles(&current).into_iter().map(|(_, p)| writable_profile(p)).collect();
+                let mut want = spec.cluster_body(Vec::new());
+                want["properties"].as_object_mut().map(|m| m.remove("agentPoolProfiles"));
+                let c = if matches(&want, &current) && !failed(&current) {
+                    current
+                } else {
+                    arm.put(op, &ids.cluster_id(), &spec.cluster_body(pools)).await?
+                };
+                update_pools(arm, op, spec, &c).await?;
+                arm.get(&read, &ids.cluster_id()).await?.unwrap_or(c)
+            }
+        };
+        run.keep(Slot::Cluster, cluster.clone());
+
+        let diag = async {
+            match (&spec.law, spec.diag_body()) {
+                (Some(_), Some(body)) => {
+                    run.ensure(Slot::Diag, &body).await?;
+                }
+                _ if prior.is_some_and(|p| p.law.is_some()) => arm.delete(&op.with_action("removing"), &ids.diag_id()).await?,
+                _ => {}
+            }
+            Ok::<_, ArmError>(())
+        };
+        let pull = async {
+            let kubelet = str_at(&cluster, "/properties/identityProfile/kubeletidentity/objectId").unwrap_or_default().to_owned();
+            if let Some(old) = prior.and_then(|p| p.acr.clone()).filter(|o| Some(o) != spec.acr.as_ref())
+                && let Some((id, _)) = acr_pull(&ids.subscription, &old, &kubelet)
+            {
+                arm.delete(&op.with_action("removing"), &id).await?;
+            }
+            if let Some((id, body)) = spec.acr.as_ref().and_then(|acr| acr_pull(&ids.subscription, acr, &kubelet)) {
+                await_referenced(arm, op, spec.acr.as_deref().unwrap_or_default()).await?;
+                let a = match arm.get(&read, &id).await? {
+                    Some(a) if matches(&body, &a) => a,
+                    _ => arm.put_retrying(op, &id, &body, &["PrincipalNotFound"], PRINCIPAL_REPLICATION).await?,
+                };
+                run.keep(Slot::AcrPull(kubelet.clone()), a);
+            }
+            Ok::<_, ArmError>(())
+        };
+        let (d, p) = tokio::join!(diag, pull);
+        d?;
+        p?;
+        Ok(())
     }
-    // Diagnostic settings outlive their resource in Azure and block a re-create's name.
-    if spec.law.is_some() {
-        arm.delete(op, &ids.diag_id()).await?;
+
+    async fn delete(d: &Deletion<'_, Self>) -> Result<Diagnostics, Failure> {
+        let (azure, op, spec, prior) = (d.azure, d.op, d.spec, d.state);
+        let arm = &*azure.arm;
+        let ids: &AksIds = &spec.ids;
+        if let Some(id) = prior.get_attr("acr_pull_role_assignment_id").and_then(Value::as_str).and_then(|s| ResourceId::parse(s).ok()) {
+            arm.delete(op, &id).await?;
+        }
+        // Diagnostic settings outlive their resource in Azure and block a re-create's name.
+        if spec.law.is_some() {
+            arm.delete(op, &ids.diag_id()).await?;
+        }
+        arm.delete(op, &ids.cluster_id()).await?;
+        Ok(Diagnostics::new())
     }
-    arm.delete(op, &ids.cluster_id()).await
+
+    /// The cluster as Azure now reports it (an autoscaled pool's count, say).
+    fn applied(planned: &Value, spec: &AksSpec, bodies: &Bodies<Slot>) -> Result<Value, Diagnostics> {
+        let mut state = planned.clone();
+        common::patch(&mut state, &Self::computed(spec, bodies))?;
+        let mut state = Self::state_for(&state, spec, bodies)?;
+        common::patch(&mut state, &Self::computed(spec, bodies))?;
+        Ok(state)
+    }
 }

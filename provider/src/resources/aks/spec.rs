@@ -1,14 +1,21 @@
-//! The cluster as it should be: ids and ARM bodies, no ARM calls.
+//! The cluster as it should be: ids and ARM bodies (expand), and the
+//! cluster a set of bodies describes (flatten), with no ARM calls.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
 
-use super::{AksConfig, DEFAULT_DNS_SERVICE_IP, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, DEFAULT_VM_SIZE, PoolConfig};
-use crate::resources::common;
 use trench_arm::ResourceId;
 use trench_plugin::framework::Diagnostics;
-use trench_plugin::value::{Value, from_value};
+use trench_plugin::value::{Val, Value, from_value};
+
+use super::{
+    AksComputed, AksConfig, DEFAULT_DNS_SERVICE_IP, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, DEFAULT_VM_SIZE, PoolConfig, PrivateAks,
+};
+use crate::conventions::names;
+use crate::resources::common::{self, Env};
+use crate::resources::composite::{Bodies, Claims, Specs, str_at};
+use crate::resources::roles;
 
 /// Control-plane log categories sent to Log Analytics.
 pub const LOG_CATEGORIES: [&str; 6] =
@@ -118,64 +125,10 @@ pub struct AksSpec {
     pub admin_groups: Vec<String>,
     /// Tenant (for managed Entra integration).
     pub tenant: Option<String>,
+    /// The kubelet identity's object id, once the cluster has one.
+    pub kubelet: Option<String>,
     /// Tags.
     pub tags: BTreeMap<String, String>,
-}
-
-/// The desired cluster from a planned or state value.
-pub fn spec_from(
-    subscription: &str,
-    tenant: Option<&str>,
-    default_tags: &BTreeMap<String, String>,
-    v: &Value,
-) -> Result<AksSpec, Diagnostics> {
-    let c: AksConfig = from_value(v)?;
-    fn need<T: Clone>(x: Option<&T>, what: &str) -> Result<T, Diagnostics> {
-        x.cloned().ok_or_else(|| Diagnostics::error("Planned value not known", format!("{what} is not known at apply time.")))
-    }
-    let env: String = need(c.environment.known(), "environment")?;
-    let name = c.name.known().cloned().unwrap_or_else(|| format!("trench-aks-cluster-{env}"));
-    let rg = c.resource_group_name.known().cloned().unwrap_or_else(|| format!("rg-trench-aks-{env}"));
-    // Pools are read object by object: a planned pool's count may be
-    // unknown (autoscaling), which must not hide the whole pool.
-    let system: PoolConfig = v
-        .get_attr("system_pool")
-        .filter(|p| !p.is_null() && !p.is_unknown())
-        .map(from_value)
-        .transpose()?
-        .unwrap_or_else(PoolConfig::empty);
-    let mut pools = vec![Pool::from_config("system", &system, true)];
-    if let Some(Value::Map(ps)) = v.get_attr("node_pools") {
-        for (n, p) in ps {
-            pools.push(Pool::from_config(n, &from_value(p)?, false));
-        }
-    }
-    // Keep the subscription of an existing cluster (from its id in state).
-    let sub = v
-        .get_attr("id")
-        .and_then(Value::as_str)
-        .and_then(|i| ResourceId::parse(i).ok())
-        .map(|i| i.subscription)
-        .unwrap_or_else(|| subscription.to_owned());
-    Ok(AksSpec {
-        ids: AksIds::new(&sub, &rg, &name),
-        location: need(c.location.known(), "location")?,
-        subnet_id: need(c.subnet_id.known(), "subnet_id")?,
-        firewall_policy_id: c.firewall_policy_id.known().cloned(),
-        kubernetes_version: c.kubernetes_version.known().cloned(),
-        dns_prefix: c.dns_prefix.known().cloned().unwrap_or_else(|| name.clone()),
-        sku_tier: c.sku_tier.known().cloned().unwrap_or_else(|| "Free".into()),
-        service_cidr: c.service_cidr.known().cloned().unwrap_or_else(|| DEFAULT_SERVICE_CIDR.into()),
-        dns_service_ip: c.dns_service_ip.known().cloned().unwrap_or_else(|| DEFAULT_DNS_SERVICE_IP.into()),
-        pod_cidr: c.pod_cidr.known().cloned().unwrap_or_else(|| DEFAULT_POD_CIDR.into()),
-        pools,
-        law: c.log_analytics_workspace_id.known().cloned(),
-        acr: c.acr_id.known().cloned(),
-        admin_groups: c.admin_group_object_ids.known().cloned().unwrap_or_default(),
-        tenant: tenant.map(str::to_owned),
-        tags: common::with_owner(common::tags_all(default_tags, &env, c.tags.known()), "trench_private_aks", &name),
-        env,
-    })
 }
 
 impl PoolConfig {
@@ -285,41 +238,220 @@ impl AksSpec {
         }))
     }
 }
+/// The AcrPull assignment for the kubelet identity on `acr`.
+pub fn acr_pull(sub: &str, acr: &str, kubelet_object_id: &str) -> Option<(ResourceId, Json)> {
+    let scope = ResourceId::parse(acr).ok()?;
+    let role = roles::role_definition_id(sub, "AcrPull")?;
+    let guid = role.rsplit('/').next().unwrap_or_default().to_owned();
+    let id = scope.extension("Microsoft.Authorization", "roleAssignments", &roles::assignment_name(acr, kubelet_object_id, &guid));
+    // principalType always: a fresh identity is not yet in ARM's replica of the directory.
+    let body = json!({ "properties": { "roleDefinitionId": role, "principalId": kubelet_object_id, "principalType": "ServicePrincipal" } });
+    Some((id, body))
+}
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
+/// One object the cluster owns (its pools live inside it).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Slot {
+    /// The managed cluster with its pools.
+    Cluster,
+    /// trench's control-plane diagnostic setting.
+    Diag,
+    /// AcrPull for the kubelet identity (its object id).
+    AcrPull(String),
+}
 
-    pub(crate) fn sample() -> AksSpec {
-        AksSpec {
-            ids: AksIds::new("00000000-0000-4000-8000-000000000002", "rg-trench-aks-dev", "trench-aks-cluster-dev"),
-            env: "dev".into(),
-            location: "westeurope".into(),
-            subnet_id: "/subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg-trench-aks-dev/providers/Microsoft.Network/virtualNetworks/trench-aks-vnet-dev/subnets/aks-nodes".into(),
-            firewall_policy_id: None,
-            kubernetes_version: Some("1.33".into()),
-            dns_prefix: "trench-aks-cluster-dev".into(),
-            sku_tier: "Free".into(),
-            service_cidr: DEFAULT_SERVICE_CIDR.into(),
-            dns_service_ip: DEFAULT_DNS_SERVICE_IP.into(),
-            pod_cidr: DEFAULT_POD_CIDR.into(),
-            pools: vec![
-                Pool { name: "system".into(), system: true, vm_size: DEFAULT_VM_SIZE.into(), node_count: Some(2), autoscale: None, labels: BTreeMap::new(), taints: vec!["CriticalAddonsOnly=true:NoSchedule".into()] },
-                Pool { name: "user".into(), system: false, vm_size: "Standard_D4s_v5".into(), node_count: None, autoscale: Some((1, 5)), labels: BTreeMap::from([("workload".into(), "apps".into())]), taints: vec![] },
-            ],
-            law: Some("/subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg-trench-core-dev/providers/Microsoft.OperationalInsights/workspaces/trench-core-law-dev".into()),
-            acr: None,
-            admin_groups: vec![],
-            tenant: None,
-            tags: BTreeMap::from([("environment".into(), "dev".into())]),
+impl Slot {
+    /// The object's id.
+    pub fn id(&self, spec: &AksSpec) -> ResourceId {
+        match self {
+            Slot::Cluster => spec.ids.cluster_id(),
+            Slot::Diag => spec.ids.diag_id(),
+            Slot::AcrPull(kubelet) => match spec.acr.as_deref().and_then(|acr| acr_pull(&spec.ids.subscription, acr, kubelet)) {
+                Some((id, _)) => id,
+                None => spec.ids.cluster_id(),
+            },
         }
     }
+}
 
-    #[test]
-    fn cluster_and_diagnostic_bodies() {
-        let s = sample();
-        insta::assert_json_snapshot!(
-            json!({ "cluster": s.cluster_body(s.pool_profiles()), "diag": s.diag_body(), "diag_id": s.ids.diag_id().to_string() })
-        );
+/// A pool as its profile in the cluster body says.
+fn pool_of(name: &str, p: &Json) -> Pool {
+    let num = |k: &str| p.get(k).and_then(Json::as_i64);
+    let autoscale = p.get("enableAutoScaling").and_then(Json::as_bool) == Some(true);
+    Pool {
+        name: name.to_owned(),
+        system: str_at(p, "/mode").is_some_and(|m| m.eq_ignore_ascii_case("System")),
+        vm_size: str_at(p, "/vmSize").unwrap_or("").to_owned(),
+        node_count: if autoscale { None } else { num("count") },
+        autoscale: if autoscale { num("minCount").zip(num("maxCount")) } else { None },
+        labels: p
+            .get("nodeLabels")
+            .and_then(Json::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned())).collect())
+            .unwrap_or_default(),
+        taints: p
+            .get("nodeTaints")
+            .and_then(Json::as_array)
+            .map(|a| a.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// The pools in a cluster body, by name.
+pub fn profiles(cluster: &Json) -> Vec<(String, Json)> {
+    cluster
+        .pointer("/properties/agentPoolProfiles")
+        .and_then(Json::as_array)
+        .map(|ps| ps.iter().filter_map(|p| Some((p.get("name")?.as_str()?.to_owned(), p.clone()))).collect())
+        .unwrap_or_default()
+}
+
+/// The cluster the bodies describe (flatten); `spec` supplies what they
+/// cannot say (names, the firewall policy to check, tags). A pinned
+/// version that the running one starts with stays as written (`1.33`).
+pub fn flatten(spec: &AksSpec, b: &Bodies<Slot>) -> AksSpec {
+    let mut s = spec.clone();
+    if let Some(c) = b.get(&Slot::Cluster) {
+        let prop = |k: &str| str_at(c, &format!("/properties/{k}")).map(str::to_owned);
+        s.location = str_at(c, "/location").map(str::to_owned).unwrap_or(s.location);
+        s.sku_tier = str_at(c, "/sku/tier").map(str::to_owned).unwrap_or(s.sku_tier);
+        if let Some(have) = prop("kubernetesVersion")
+            && !s.kubernetes_version.as_ref().is_some_and(|want| have.starts_with(want.as_str()))
+        {
+            s.kubernetes_version = Some(have);
+        }
+        s.dns_prefix = prop("dnsPrefix").unwrap_or(s.dns_prefix);
+        s.service_cidr = prop("networkProfile/serviceCidr").unwrap_or(s.service_cidr);
+        s.dns_service_ip = prop("networkProfile/dnsServiceIP").unwrap_or(s.dns_service_ip);
+        s.pod_cidr = prop("networkProfile/podCidr").unwrap_or(s.pod_cidr);
+        s.law = c
+            .pointer("/properties/addonProfiles/omsagent")
+            .filter(|o| o.get("enabled").and_then(Json::as_bool) == Some(true))
+            .and_then(|o| str_at(o, "/config/logAnalyticsWorkspaceResourceID"))
+            .map(str::to_owned);
+        s.admin_groups = c
+            .pointer("/properties/aadProfile/adminGroupObjectIDs")
+            .and_then(Json::as_array)
+            .map(|g| g.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let pools = profiles(c);
+        if let Some(subnet) = pools.iter().find_map(|(_, p)| str_at(p, "/vnetSubnetID")) {
+            s.subnet_id = subnet.to_owned();
+        }
+        // System first, then the others by name.
+        let mut ps: Vec<Pool> = pools.iter().map(|(n, p)| pool_of(n, p)).collect();
+        ps.sort_by(|a, b| (!a.system, &a.name).cmp(&(!b.system, &b.name)));
+        s.pools = ps;
+        s.kubelet = str_at(c, "/properties/identityProfile/kubeletidentity/objectId").map(str::to_owned);
+    }
+    s
+}
+
+impl Specs for PrivateAks {
+    type Spec = AksSpec;
+    type Slot = Slot;
+
+    /// The desired cluster from a planned or state value.
+    fn spec_from(e: &Env, v: &Value) -> Result<AksSpec, Diagnostics> {
+        let c: AksConfig = from_value(v)?;
+        fn need<T: Clone>(x: Option<&T>, what: &str) -> Result<T, Diagnostics> {
+            x.cloned().ok_or_else(|| Diagnostics::error("Planned value not known", format!("{what} is not known at apply time.")))
+        }
+        let env: String = need(c.environment.known(), "environment")?;
+        let defaults = names::cluster(&env);
+        let name = c.name.known().cloned().unwrap_or(defaults.cluster);
+        let rg = c.resource_group_name.known().cloned().unwrap_or(defaults.resource_group);
+        // Pools are read object by object: a planned pool's count may be
+        // unknown (autoscaling), which must not hide the whole pool.
+        let system: PoolConfig = v
+            .get_attr("system_pool")
+            .filter(|p| !p.is_null() && !p.is_unknown())
+            .map(from_value)
+            .transpose()?
+            .unwrap_or_else(PoolConfig::empty);
+        let mut pools = vec![Pool::from_config("system", &system, true)];
+        if let Some(Value::Map(ps)) = v.get_attr("node_pools") {
+            for (n, p) in ps {
+                pools.push(Pool::from_config(n, &from_value(p)?, false));
+            }
+        }
+        let sub = common::subscription_of(v, e);
+        Ok(AksSpec {
+            ids: AksIds::new(&sub, &rg, &name),
+            location: need(c.location.known(), "location")?,
+            subnet_id: need(c.subnet_id.known(), "subnet_id")?,
+            firewall_policy_id: c.firewall_policy_id.known().cloned(),
+            kubernetes_version: c.kubernetes_version.known().cloned(),
+            dns_prefix: c.dns_prefix.known().cloned().unwrap_or_else(|| name.clone()),
+            sku_tier: c.sku_tier.known().cloned().unwrap_or_else(|| "Free".into()),
+            service_cidr: c.service_cidr.known().cloned().unwrap_or_else(|| DEFAULT_SERVICE_CIDR.into()),
+            dns_service_ip: c.dns_service_ip.known().cloned().unwrap_or_else(|| DEFAULT_DNS_SERVICE_IP.into()),
+            pod_cidr: c.pod_cidr.known().cloned().unwrap_or_else(|| DEFAULT_POD_CIDR.into()),
+            pools,
+            law: c.log_analytics_workspace_id.known().cloned(),
+            acr: c.acr_id.known().cloned(),
+            admin_groups: c.admin_group_object_ids.known().cloned().unwrap_or_default(),
+            tenant: e.tenant.clone(),
+            kubelet: v.get_attr("kubelet_identity_object_id").and_then(Value::as_str).map(str::to_owned),
+            tags: common::with_owner(common::tags_all(&e.default_tags, &env, c.tags.known()), "trench_private_aks", &name),
+            env,
+        })
+    }
+
+    fn id(spec: &AksSpec, slot: &Slot) -> ResourceId {
+        slot.id(spec)
+    }
+
+    /// Every object the spec owns; AcrPull once the kubelet identity is known.
+    fn slots(spec: &AksSpec) -> Vec<Slot> {
+        let mut s = vec![Slot::Cluster];
+        if spec.law.is_some() {
+            s.push(Slot::Diag);
+        }
+        if let (Some(_), Some(k)) = (&spec.acr, &spec.kubelet) {
+            s.push(Slot::AcrPull(k.clone()));
+        }
+        s
+    }
+
+    fn import_id(spec: &AksSpec) -> ResourceId {
+        spec.ids.cluster_id()
+    }
+
+    fn tags(spec: &AksSpec) -> &BTreeMap<String, String> {
+        &spec.tags
+    }
+
+    fn claims(spec: &AksSpec) -> Claims {
+        Claims { group: None, objects: vec![spec.ids.cluster_id()] }
+    }
+
+    /// Computed attributes from what exists.
+    fn computed(spec: &AksSpec, b: &Bodies<Slot>) -> AksComputed {
+        let c = b.get(&Slot::Cluster);
+        let s = |ptr: &str| match c.and_then(|c| str_at(c, ptr)) {
+            Some(v) => Val::Known(v.to_owned()),
+            None => Val::Null,
+        };
+        let acr_pull = b.iter().find(|(slot, _)| matches!(slot, Slot::AcrPull(_))).and_then(|(_, a)| str_at(a, "/id"));
+        AksComputed {
+            id: Val::Known(spec.ids.cluster_id().to_string()),
+            oidc_issuer_url: s("/properties/oidcIssuerProfile/issuerURL"),
+            kubelet_identity_object_id: s("/properties/identityProfile/kubeletidentity/objectId"),
+            kubelet_identity_client_id: s("/properties/identityProfile/kubeletidentity/clientId"),
+            kubelet_identity_id: s("/properties/identityProfile/kubeletidentity/resourceId"),
+            private_fqdn: s("/properties/privateFQDN"),
+            node_resource_group: s("/properties/nodeResourceGroup"),
+            current_kubernetes_version: s("/properties/currentKubernetesVersion"),
+            acr_pull_role_assignment_id: match (&spec.acr, acr_pull) {
+                (Some(_), Some(id)) => Val::Known(id.to_owned()),
+                _ => Val::Null,
+            },
+            diagnostic_setting_id: if spec.law.is_some() && b.has(&Slot::Diag) {
+                Val::Known(spec.ids.diag_id().to_string())
+            } else {
+                Val::Null
+            },
+        }
     }
 }

@@ -1,20 +1,25 @@
 //! Plan-time behaviour of trench_private_aks that needs no ARM.
 
-use super::*;
+use serde_json::json;
 
-fn config(pairs: &[(&str, Value)]) -> Value {
-    let mut m: BTreeMap<String, Value> = schema().block.attributes.iter().map(|a| (a.name.clone(), Value::Null)).collect();
-    m.insert("timeouts".into(), Value::Null);
-    m.insert("environment".into(), Value::string("dev"));
-    m.insert("location".into(), Value::string("westeurope"));
-    m.insert(
-        "subnet_id".into(),
-        Value::string("/subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg-trench-aks-dev/providers/Microsoft.Network/virtualNetworks/trench-aks-vnet-dev/subnets/aks-nodes"),
-    );
-    for (k, v) in pairs {
-        m.insert((*k).to_owned(), v.clone());
-    }
-    Value::Object(m)
+use super::spec::*;
+use super::spec::{AksIds, Pool, flatten};
+use super::*;
+use crate::resources::composite::Bodies;
+use crate::resources::testing;
+
+fn config(pairs: &[(&'static str, Value)]) -> Value {
+    let subnet = "/subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg-trench-aks-dev/providers/Microsoft.Network/virtualNetworks/trench-aks-vnet-dev/subnets/aks-nodes";
+    let base = vec![("environment", Value::string("dev")), ("location", Value::string("westeurope")), ("subnet_id", Value::string(subnet))];
+    testing::config::<PrivateAks>(&testing::overlay(base, pairs))
+}
+
+fn n(i: i64) -> Value {
+    testing::num(i)
+}
+
+fn errors(pairs: &[(&'static str, Value)]) -> Vec<String> {
+    testing::validation_paths::<PrivateAks>(&config(pairs), false)
 }
 
 fn pool(pairs: &[(&str, Value)]) -> Value {
@@ -24,14 +29,6 @@ fn pool(pairs: &[(&str, Value)]) -> Value {
         m.insert((*k).to_owned(), v.clone());
     }
     Value::Object(m)
-}
-
-fn n(i: i64) -> Value {
-    Value::Number(trench_plugin::value::Number::Int(i))
-}
-
-fn errors(pairs: &[(&str, Value)]) -> Vec<String> {
-    PrivateAks.validate(&config(pairs)).iter().map(|d| d.path.as_ref().map(ToString::to_string).unwrap_or_default()).collect()
 }
 
 #[test]
@@ -72,4 +69,65 @@ fn bad_inputs_name_their_attribute() {
     for (pairs, want) in cases {
         assert_eq!(errors(&pairs), want, "{pairs:?}");
     }
+}
+
+fn sample() -> AksSpec {
+    AksSpec {
+        ids: AksIds::new("00000000-0000-4000-8000-000000000002", "rg-trench-aks-dev", "trench-aks-cluster-dev"),
+        env: "dev".into(),
+        location: "westeurope".into(),
+        subnet_id: "/subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg-trench-aks-dev/providers/Microsoft.Network/virtualNetworks/trench-aks-vnet-dev/subnets/aks-nodes".into(),
+        firewall_policy_id: None,
+        kubernetes_version: Some("1.33".into()),
+        dns_prefix: "trench-aks-cluster-dev".into(),
+        sku_tier: "Free".into(),
+        service_cidr: DEFAULT_SERVICE_CIDR.into(),
+        dns_service_ip: DEFAULT_DNS_SERVICE_IP.into(),
+        pod_cidr: DEFAULT_POD_CIDR.into(),
+        pools: vec![
+            Pool { name: "system".into(), system: true, vm_size: DEFAULT_VM_SIZE.into(), node_count: Some(2), autoscale: None, labels: BTreeMap::new(), taints: vec!["CriticalAddonsOnly=true:NoSchedule".into()] },
+            Pool { name: "user".into(), system: false, vm_size: "Standard_D4s_v5".into(), node_count: None, autoscale: Some((1, 5)), labels: BTreeMap::from([("workload".into(), "apps".into())]), taints: vec![] },
+        ],
+        law: Some("/subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg-trench-core-dev/providers/Microsoft.OperationalInsights/workspaces/trench-core-law-dev".into()),
+        acr: None,
+        admin_groups: vec![],
+        tenant: None,
+        kubelet: None,
+        tags: BTreeMap::from([("environment".into(), "dev".into())]),
+    }
+}
+
+#[test]
+fn cluster_and_diagnostic_bodies() {
+    let s = sample();
+    insta::assert_json_snapshot!(
+        json!({ "cluster": s.cluster_body(s.pool_profiles()), "diag": s.diag_body(), "diag_id": s.ids.diag_id().to_string() })
+    );
+}
+
+#[test]
+fn flatten_reads_back_every_input_expand_writes() {
+    let s = sample();
+    let cluster = s.cluster_body(s.pool_profiles());
+    let bodies = Bodies::from_iter([(Slot::Cluster, cluster)]);
+    // Names, the firewall policy to check and tags come from the base.
+    let mut base = s.clone();
+    base.location = "northeurope".into();
+    base.subnet_id = String::new();
+    base.kubernetes_version = Some("1.30".into());
+    base.dns_prefix = String::new();
+    base.sku_tier = "Standard".into();
+    base.service_cidr = String::new();
+    base.dns_service_ip = String::new();
+    base.pod_cidr = String::new();
+    base.pools = Vec::new();
+    base.law = None;
+    base.admin_groups = vec!["00000000-0000-4000-8000-00000000000a".into()];
+    assert_eq!(flatten(&base, &bodies), s);
+    // A running version that the pinned one prefixes stays as written.
+    let mut running = bodies.clone();
+    running.get_mut(&Slot::Cluster).unwrap()["properties"]["kubernetesVersion"] = json!("1.33.2");
+    assert_eq!(flatten(&s, &running).kubernetes_version.as_deref(), Some("1.33"));
+    running.get_mut(&Slot::Cluster).unwrap()["properties"]["kubernetesVersion"] = json!("1.34.0");
+    assert_eq!(flatten(&s, &running).kubernetes_version.as_deref(), Some("1.34.0"), "an upgrade made outside shows");
 }

@@ -1,5 +1,6 @@
 //! The hub as it should be: names, ids and the ARM body of every object it
-//! owns, computed from the planned state with no ARM calls.
+//! owns (expand), and the hub a set of bodies describes (flatten), with no
+//! ARM calls.
 
 use std::collections::BTreeMap;
 
@@ -7,8 +8,18 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use crate::resources::network::{SubnetSpec, vnet_body};
 use trench_arm::ResourceId;
+use trench_plugin::framework::Diagnostics;
+use trench_plugin::value::{Val, Value, from_value};
+
+use super::{
+    DEFAULT_ADMIN, DEFAULT_EGRESS_SOURCES, DEFAULT_JUMP_SIZE, DEFAULT_SKU_TIER, DEFAULT_THREAT_INTEL, Hub, HubComputed, HubConfig,
+};
+use crate::conventions::names;
+use crate::resources::cidr;
+use crate::resources::common::{self, Env};
+use crate::resources::composite::{Bodies, Claims, Specs, str_at};
+use crate::resources::network::{SubnetSpec, read_space, read_subnets, vnet_body};
 
 /// Subnet the firewall must live in.
 pub const FIREWALL_SUBNET: &str = "AzureFirewallSubnet";
@@ -68,28 +79,8 @@ pub struct JumpHost {
     pub public_ip: bool,
 }
 
-/// Names of every object.
-#[derive(Clone, Debug, PartialEq)]
-pub struct HubNames {
-    /// Resource group.
-    pub resource_group: String,
-    /// Hub VNet.
-    pub vnet: String,
-    /// Firewall.
-    pub firewall: String,
-    /// Firewall policy.
-    pub firewall_policy: String,
-    /// Firewall public IP.
-    pub public_ip: String,
-    /// Jump host VM.
-    pub jump_vm: String,
-    /// Jump host NIC.
-    pub jump_nic: String,
-    /// Jump host NSG.
-    pub jump_nsg: String,
-    /// Jump host public IP.
-    pub jump_pip: String,
-}
+/// Names of the hub's objects (conventional unless configured).
+pub use crate::conventions::names::HubNames;
 
 /// Where the hub's objects live: subscription and names give every id.
 #[derive(Clone, Debug, PartialEq)]
@@ -400,75 +391,311 @@ impl HubSpec {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
+/// One object the hub owns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Slot {
+    /// The core resource group.
+    Rg,
+    /// The hub VNet.
+    Vnet,
+    /// The firewall's public IP.
+    Pip,
+    /// The firewall policy.
+    Policy,
+    /// trench's rule collection group on it.
+    Rcg,
+    /// The Azure Firewall.
+    Firewall,
+    /// The jump host's NSG.
+    Nsg,
+    /// The jump host's public IP.
+    JumpPip,
+    /// The jump host's NIC.
+    Nic,
+    /// The jump host.
+    Vm,
+}
 
-    pub(crate) fn sample() -> HubSpec {
-        HubSpec {
-            ids: HubIds {
-                subscription: "00000000-0000-4000-8000-000000000002".into(),
-                names: HubNames {
-                    resource_group: "rg-trench-core-dev".into(),
-                    vnet: "trench-core-vnet-dev".into(),
-                    firewall: "trench-core-fw-dev".into(),
-                    firewall_policy: "trench-core-fwpolicy-dev".into(),
-                    public_ip: "trench-core-fwpip-dev".into(),
-                    jump_vm: "trench-core-jump-dev".into(),
-                    jump_nic: "trench-core-jumpnic-dev".into(),
-                    jump_nsg: "trench-core-jumpnsg-dev".into(),
-                    jump_pip: "trench-core-jumppip-dev".into(),
-                },
-            },
-            env: "dev".into(),
-            location: "westeurope".into(),
-            address_space: vec!["10.0.0.0/16".into()],
-            subnets: BTreeMap::from([(FIREWALL_SUBNET.into(), "10.0.0.0/26".into()), (SHARED_SUBNET.into(), "10.0.1.0/24".into())]),
-            firewall_sku_tier: "Standard".into(),
-            threat_intel_mode: "Alert".into(),
-            egress_mode: EgressMode::Strict,
-            egress_sources: vec!["10.0.0.0/8".into()],
-            application_rules: vec![AppRule {
-                name: "github".into(),
-                source_addresses: vec!["10.1.0.0/16".into()],
-                target_fqdns: vec!["github.com".into()],
-                protocols: vec!["Https:443".into()],
-            }],
-            network_rules: vec![],
-            admin_cidrs: vec!["203.0.113.0/24".into()],
-            jump_host: Some(JumpHost {
-                size: "Standard_B2s".into(),
-                admin_username: "azureuser".into(),
-                ssh_public_key: "ssh-ed25519 AAAAC3Nza test".into(),
-                public_ip: true,
-            }),
-            tags: BTreeMap::from([("environment".into(), "dev".into())]),
+impl Slot {
+    /// The object's id.
+    pub fn id(self, i: &HubIds) -> ResourceId {
+        match self {
+            Slot::Rg => i.rg_id(),
+            Slot::Vnet => i.vnet_id(),
+            Slot::Pip => i.pip_id(),
+            Slot::Policy => i.policy_id(),
+            Slot::Rcg => i.rcg_id(),
+            Slot::Firewall => i.firewall_id(),
+            Slot::Nsg => i.nsg_id(),
+            Slot::JumpPip => i.jump_pip_id(),
+            Slot::Nic => i.nic_id(),
+            Slot::Vm => i.vm_id(),
         }
     }
+}
 
-    #[test]
-    fn bodies_of_every_owned_object() {
-        let s = sample();
-        let bodies = json!({
-            "ids": [s.ids.rg_id().to_string(), s.ids.vnet_id().to_string(), s.ids.rcg_id().to_string(), s.ids.firewall_id().to_string(), s.ids.vm_id().to_string()],
-            "vnet": s.vnet_body(None),
-            "policy": s.policy_body(),
-            "rcg": s.rcg_body(),
-            "firewall": s.firewall_body(),
-            "nsg": s.nsg_body(),
-            "nic": s.nic_body(),
-            "vm": s.vm_body(),
-        });
-        insta::assert_json_snapshot!(bodies);
+/// The body the spec writes to `slot` (expand), over the VNet as it is.
+pub fn want(spec: &HubSpec, slot: Slot, existing_vnet: Option<&Json>) -> Option<Json> {
+    Some(match slot {
+        Slot::Rg => spec.rg_body(),
+        Slot::Vnet => spec.vnet_body(existing_vnet),
+        Slot::Pip => spec.pip_body(),
+        Slot::Policy => spec.policy_body(),
+        Slot::Rcg => spec.rcg_body(),
+        Slot::Firewall => spec.firewall_body(),
+        Slot::Nsg => spec.nsg_body(),
+        Slot::JumpPip => spec.jump_pip_body(),
+        Slot::Nic => spec.nic_body(),
+        Slot::Vm => spec.vm_body()?,
+    })
+}
+
+/// Conventional names, with overrides from configuration.
+pub fn hub_names(env: &str, cfg: &HubConfig) -> HubNames {
+    let pick = |v: &Val<String>, d: String| v.known().cloned().unwrap_or(d);
+    let d = names::hub(env);
+    HubNames {
+        resource_group: pick(&cfg.resource_group_name, d.resource_group.clone()),
+        vnet: pick(&cfg.vnet_name, d.vnet.clone()),
+        firewall: pick(&cfg.firewall_name, d.firewall.clone()),
+        firewall_policy: pick(&cfg.firewall_policy_name, d.firewall_policy.clone()),
+        public_ip: pick(&cfg.public_ip_name, d.public_ip.clone()),
+        ..d
+    }
+}
+
+/// `strict` or `loose`.
+pub fn parse_egress(m: &str) -> Option<EgressMode> {
+    match m {
+        "strict" => Some(EgressMode::Strict),
+        "loose" => Some(EgressMode::Loose),
+        _ => None,
+    }
+}
+
+/// Default subnets for an address space.
+pub fn default_subnets(space: &[String]) -> Option<BTreeMap<String, String>> {
+    let nets: Vec<_> = space.iter().map(|s| cidr::parse(s)).collect::<Result<_, _>>().ok()?;
+    let fw = cidr::carve(&nets, 26, &[])?;
+    let shared = cidr::carve(&nets, 24, &[fw])?;
+    Some(BTreeMap::from([(FIREWALL_SUBNET.to_owned(), fw.to_string()), (SHARED_SUBNET.to_owned(), shared.to_string())]))
+}
+
+fn strings(j: Option<&Json>) -> Vec<String> {
+    j.and_then(Json::as_array).map(|a| a.iter().filter_map(Json::as_str).map(str::to_owned).collect()).unwrap_or_default()
+}
+
+/// A rule collection of the group by name.
+pub fn collection<'a>(rcg: &'a Json, name: &str) -> Option<&'a Json> {
+    rcg.pointer("/properties/ruleCollections")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("name").and_then(Json::as_str).is_some_and(|n| n.eq_ignore_ascii_case(name)))
+}
+
+/// The hub the bodies describe (flatten); `spec` supplies what they cannot
+/// say (names, tags).
+pub fn flatten(spec: &HubSpec, b: &Bodies<Slot>) -> HubSpec {
+    let mut s = spec.clone();
+    if let Some(v) = b.get(&Slot::Vnet) {
+        if let Some(loc) = v.get("location").and_then(Json::as_str) {
+            s.location = loc.to_owned();
+        }
+        s.address_space = read_space(v);
+        s.subnets = read_subnets(v).into_iter().map(|(k, v)| (k, v.prefix)).collect();
+    }
+    if let Some(fw) = b.get(&Slot::Firewall)
+        && let Some(t) = str_at(fw, "/properties/sku/tier")
+    {
+        s.firewall_sku_tier = t.to_owned();
+    }
+    if let Some(p) = b.get(&Slot::Policy)
+        && let Some(m) = str_at(p, "/properties/threatIntelMode")
+    {
+        s.threat_intel_mode = m.to_owned();
+    }
+    if let Some(r) = b.get(&Slot::Rcg) {
+        s.egress_mode = if collection(r, "allow-all").is_some() { EgressMode::Loose } else { EgressMode::Strict };
+        if let Some(src) = collection(r, "aks-egress-app").and_then(|c| c.pointer("/rules/0/sourceAddresses")) {
+            s.egress_sources = strings(Some(src));
+        }
+        s.application_rules = collection(r, "extra-app")
+            .and_then(|c| c.get("rules"))
+            .and_then(Json::as_array)
+            .map(|rules| {
+                rules
+                    .iter()
+                    .map(|r| AppRule {
+                        name: r.get("name").and_then(Json::as_str).unwrap_or("").to_owned(),
+                        source_addresses: strings(r.get("sourceAddresses")),
+                        target_fqdns: strings(r.get("targetFqdns")),
+                        protocols: r
+                            .get("protocols")
+                            .and_then(Json::as_array)
+                            .map(|ps| {
+                                ps.iter()
+                                    .map(|p| {
+                                        format!(
+                                            "{}:{}",
+                                            p.get("protocolType").and_then(Json::as_str).unwrap_or(""),
+                                            p.get("port").and_then(Json::as_u64).unwrap_or(0)
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        s.network_rules = collection(r, "extra-net")
+            .and_then(|c| c.get("rules"))
+            .and_then(Json::as_array)
+            .map(|rules| {
+                rules
+                    .iter()
+                    .map(|r| NetRule {
+                        name: r.get("name").and_then(Json::as_str).unwrap_or("").to_owned(),
+                        protocols: strings(r.get("ipProtocols")),
+                        source_addresses: strings(r.get("sourceAddresses")),
+                        destination_addresses: strings(r.get("destinationAddresses")),
+                        destination_ports: strings(r.get("destinationPorts")),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+    if let Some(nsg) = b.get(&Slot::Nsg) {
+        let rule = nsg
+            .pointer("/properties/securityRules")
+            .and_then(Json::as_array)
+            .and_then(|rs| rs.iter().find(|r| r.get("name").and_then(Json::as_str) == Some("allow-ssh-from-admins")));
+        s.admin_cidrs = rule.map(|r| strings(r.pointer("/properties/sourceAddressPrefixes"))).unwrap_or_default();
+    }
+    if let (Some(vm), Some(j)) = (b.get(&Slot::Vm), s.jump_host.as_mut()) {
+        if let Some(size) = str_at(vm, "/properties/hardwareProfile/vmSize") {
+            j.size = size.to_owned();
+        }
+        if let Some(u) = str_at(vm, "/properties/osProfile/adminUsername") {
+            j.admin_username = u.to_owned();
+        }
+        if let Some(k) = str_at(vm, "/properties/osProfile/linuxConfiguration/ssh/publicKeys/0/keyData") {
+            j.ssh_public_key = k.trim().to_owned();
+        }
+    }
+    if let (Some(nic), Some(j)) = (b.get(&Slot::Nic), s.jump_host.as_mut()) {
+        j.public_ip = nic.pointer("/properties/ipConfigurations/0/properties/publicIPAddress/id").is_some();
+    }
+    s
+}
+
+impl Specs for Hub {
+    type Spec = HubSpec;
+    type Slot = Slot;
+
+    /// The desired hub from a wholly known planned state.
+    fn spec_from(e: &Env, v: &Value) -> Result<HubSpec, Diagnostics> {
+        let cfg: HubConfig = from_value(v)?;
+        let subscription = common::subscription_of(v, e);
+        fn need<T>(x: Option<T>, what: &str) -> Result<T, Diagnostics> {
+            x.ok_or_else(|| Diagnostics::error("Planned value not known", format!("{what} is not known at apply time.")))
+        }
+        let env = need(cfg.environment.known().cloned(), "environment")?;
+        let jump_host = match &cfg.jump_host {
+            Val::Known(j) => Some(JumpHost {
+                size: j.size.known().cloned().unwrap_or_else(|| DEFAULT_JUMP_SIZE.into()),
+                admin_username: j.admin_username.known().cloned().unwrap_or_else(|| DEFAULT_ADMIN.into()),
+                ssh_public_key: need(j.ssh_public_key.known().cloned(), "jump_host.ssh_public_key")?,
+                public_ip: j.public_ip.known().copied().unwrap_or(true),
+            }),
+            _ => None,
+        };
+        let address_space = need(cfg.address_space.known().cloned(), "address_space")?;
+        let subnets = match cfg.subnets.known() {
+            Some(s) => s.clone(),
+            None => default_subnets(&address_space)
+                .ok_or_else(|| Diagnostics::error("No room for default subnets", "address_space cannot hold the default subnets."))?,
+        };
+        Ok(HubSpec {
+            ids: HubIds { subscription, names: hub_names(&env, &cfg) },
+            location: need(cfg.location.known().cloned(), "location")?,
+            address_space,
+            subnets,
+            firewall_sku_tier: cfg.firewall_sku_tier.known().cloned().unwrap_or_else(|| DEFAULT_SKU_TIER.into()),
+            threat_intel_mode: cfg.threat_intel_mode.known().cloned().unwrap_or_else(|| DEFAULT_THREAT_INTEL.into()),
+            egress_mode: cfg.egress_mode.known().and_then(|m| parse_egress(m)).unwrap_or(EgressMode::Strict),
+            egress_sources: cfg
+                .egress_source_addresses
+                .known()
+                .cloned()
+                .unwrap_or_else(|| DEFAULT_EGRESS_SOURCES.iter().map(|s| (*s).to_owned()).collect()),
+            application_rules: cfg.application_rules.known().cloned().unwrap_or_default(),
+            network_rules: cfg.network_rules.known().cloned().unwrap_or_default(),
+            admin_cidrs: cfg.admin_cidrs.known().cloned().unwrap_or_default(),
+            jump_host,
+            tags: common::with_owner(common::tags_all(&e.default_tags, &env, cfg.tags.known()), "trench_hub", &hub_names(&env, &cfg).vnet),
+            env,
+        })
     }
 
-    #[test]
-    fn loose_mode_adds_one_allow_all_collection() {
-        let mut s = sample();
-        let strict = s.rule_collections();
-        s.egress_mode = EgressMode::Loose;
-        let loose = s.rule_collections();
-        assert_eq!(loose.as_array().unwrap().len(), strict.as_array().unwrap().len() + 1);
-        assert_eq!(loose[0]["name"], "allow-all");
+    fn id(spec: &HubSpec, slot: &Slot) -> ResourceId {
+        slot.id(&spec.ids)
+    }
+
+    /// Every object the spec owns, in dependency order.
+    fn slots(spec: &HubSpec) -> Vec<Slot> {
+        let mut s = vec![Slot::Rg, Slot::Vnet, Slot::Pip, Slot::Policy, Slot::Rcg, Slot::Firewall];
+        if let Some(j) = &spec.jump_host {
+            s.push(Slot::Nsg);
+            if j.public_ip {
+                s.push(Slot::JumpPip);
+            }
+            s.extend([Slot::Nic, Slot::Vm]);
+        }
+        s
+    }
+
+    fn import_id(spec: &HubSpec) -> ResourceId {
+        spec.ids.vnet_id()
+    }
+
+    fn tags(spec: &HubSpec) -> &BTreeMap<String, String> {
+        &spec.tags
+    }
+
+    fn claims(spec: &HubSpec) -> Claims {
+        let i = &spec.ids;
+        Claims { group: Some((i.rg_id(), "resource_group_name")), objects: vec![i.vnet_id(), i.firewall_id()] }
+    }
+
+    /// Computed attributes from what exists.
+    fn computed(spec: &HubSpec, b: &Bodies<Slot>) -> HubComputed {
+        let i = &spec.ids;
+        let ip = |slot: Slot, ptr: &str| match b.get(&slot).and_then(|j| str_at(j, ptr)) {
+            Some(s) => Val::Known(s.to_owned()),
+            None => Val::Null,
+        };
+        let jump = spec.jump_host.is_some();
+        HubComputed {
+            id: Val::Known(i.vnet_id().to_string()),
+            resource_group_id: Val::Known(i.rg_id().to_string()),
+            subnet_ids: Val::Known(spec.subnets.keys().map(|k| (k.clone(), i.subnet_id(k).to_string())).collect()),
+            firewall_id: Val::Known(i.firewall_id().to_string()),
+            firewall_private_ip: ip(Slot::Firewall, "/properties/ipConfigurations/0/properties/privateIPAddress"),
+            firewall_public_ip: ip(Slot::Pip, "/properties/ipAddress"),
+            firewall_policy_id: Val::Known(i.policy_id().to_string()),
+            public_ip_id: Val::Known(i.pip_id().to_string()),
+            jump_host_id: if jump { Val::Known(i.vm_id().to_string()) } else { Val::Null },
+            jump_host_private_ip: if jump {
+                ip(Slot::Nic, "/properties/ipConfigurations/0/properties/privateIPAddress")
+            } else {
+                Val::Null
+            },
+            jump_host_public_ip: if spec.jump_host.as_ref().is_some_and(|j| j.public_ip) {
+                ip(Slot::JumpPip, "/properties/ipAddress")
+            } else {
+                Val::Null
+            },
+        }
     }
 }

@@ -1,13 +1,21 @@
 //! The workload identity as it should be: names, ids and the ARM body of
-//! every object it owns, computed from the planned state with no ARM calls.
+//! every object it owns (expand), and the identity a set of bodies
+//! describes (flatten), with no ARM calls.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use crate::resources::roles;
 use trench_arm::ResourceId;
+use trench_plugin::framework::Diagnostics;
+use trench_plugin::value::{Val, Value, from_value};
+
+use super::{IdentityComputed, IdentityConfig, WorkloadIdentity};
+use crate::conventions::names;
+use crate::resources::common::{self, Env};
+use crate::resources::composite::{Bodies, Claims, Specs, str_at};
+use crate::resources::roles;
 
 /// The audience Entra ID expects in workload-identity token exchanges.
 pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
@@ -44,7 +52,7 @@ impl ServiceAccount {
 }
 
 /// A role the identity holds on a scope.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RoleAssignment {
     /// ARM id of the scope.
     pub scope: String,
@@ -109,16 +117,19 @@ pub struct IdentitySpec {
     pub role_assignments: Vec<RoleAssignment>,
     /// Tags for the identity.
     pub tags: BTreeMap<String, String>,
-}
-
-/// `trench-<workload>-id-<env>`.
-pub fn identity_name(workload: &str, env: &str) -> String {
-    format!("trench-{workload}-id-{env}")
+    /// The identity's principal, once it exists.
+    pub principal: Option<String>,
 }
 
 /// The identity's id.
 pub fn identity_id(subscription: &str, resource_group: &str, workload: &str, env: &str) -> ResourceId {
-    ResourceId::resource(subscription, resource_group, "Microsoft.ManagedIdentity", "userAssignedIdentities", &identity_name(workload, env))
+    ResourceId::resource(
+        subscription,
+        resource_group,
+        "Microsoft.ManagedIdentity",
+        "userAssignedIdentities",
+        &names::identity(workload, env),
+    )
 }
 
 /// A federated credential's id under the identity.
@@ -158,77 +169,168 @@ impl IdentitySpec {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
+/// One object the identity owns.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Slot {
+    /// The user-assigned identity.
+    Identity,
+    /// The federated credential of a service account.
+    Credential(ServiceAccount),
+    /// A role assignment (named after the identity's principal).
+    Assignment(RoleAssignment),
+}
 
-    pub(crate) const SUB: &str = "00000000-0000-4000-8000-000000000002";
-
-    pub(crate) fn sample() -> IdentitySpec {
-        IdentitySpec {
-            subscription: SUB.into(),
-            resource_group: "rg-trench-core-dev".into(),
-            env: "dev".into(),
-            workload: "catalog-api".into(),
-            location: "westeurope".into(),
-            issuer: "https://westeurope.oic.prod-aks.azure.com/tenant/issuer/".into(),
-            service_accounts: vec![
-                ServiceAccount { namespace: "catalog".into(), name: "api".into() },
-                ServiceAccount { namespace: "catalog".into(), name: "worker".into() },
-            ],
-            audiences: vec![DEFAULT_AUDIENCE.into()],
-            role_assignments: vec![
-                RoleAssignment {
-                    scope: format!(
-                        "/subscriptions/{SUB}/resourceGroups/rg-trench-core-dev/providers/Microsoft.KeyVault/vaults/trench-core-kv-dev"
-                    ),
-                    role: "Key Vault Secrets User".into(),
-                },
-                RoleAssignment {
-                    scope: format!(
-                        "/subscriptions/{SUB}/resourceGroups/rg-trench-core-dev/providers/Microsoft.ServiceBus/namespaces/trench-core-sb-dev"
-                    ),
-                    role: "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39".into(),
-                },
-            ],
-            tags: BTreeMap::from([("environment".into(), "dev".into())]),
+impl Slot {
+    /// The object's id.
+    pub fn id(&self, spec: &IdentitySpec) -> ResourceId {
+        match self {
+            Slot::Identity => spec.identity_id(),
+            Slot::Credential(sa) => spec.credential_id(sa),
+            Slot::Assignment(ra) => match spec.principal.as_deref().and_then(|p| assignment(ra, p)) {
+                Some(a) => a.id,
+                None => spec.identity_id(),
+            },
         }
     }
+}
 
-    #[test]
-    fn ids_and_bodies_of_every_owned_object() {
-        let s = sample();
-        let principal = "11111111-2222-4333-8444-555555555555";
-        let a = s.assignments(principal);
-        let bodies = json!({
-            "identity": [s.identity_id().to_string(), s.identity_body()],
-            "credentials": s.service_accounts.iter().map(|sa| json!([s.credential_id(sa).to_string(), s.credential_body(sa)])).collect::<Vec<_>>(),
-            "assignments": a.iter().map(|x| json!([x.key, x.id.to_string(), x.body])).collect::<Vec<_>>(),
-        });
-        insta::assert_json_snapshot!(bodies);
+fn audiences_of(fic: &Json) -> Vec<String> {
+    fic.pointer("/properties/audiences")
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// The value every observed credential agrees on, or `fallback` when they
+/// disagree or there are none (then the odd ones out are drift).
+fn consensus<T: PartialEq + Clone>(seen: &[T], fallback: &T) -> T {
+    match seen.first() {
+        Some(first) if seen.iter().all(|s| s == first) => first.clone(),
+        _ => fallback.clone(),
+    }
+}
+
+/// The identity the bodies describe (flatten): the credentials and
+/// assignments that exist, the issuer and audiences every credential
+/// agrees on; `spec` supplies what they cannot say (names, tags) and what
+/// they disagree on.
+pub fn flatten(spec: &IdentitySpec, b: &Bodies<Slot>) -> IdentitySpec {
+    let mut s = spec.clone();
+    if let Some(identity) = b.get(&Slot::Identity) {
+        s.location = str_at(identity, "/location").unwrap_or(&s.location).to_owned();
+        s.principal = str_at(identity, "/properties/principalId").map(str::to_owned).or(s.principal);
+    }
+    s.service_accounts.retain(|sa| b.has(&Slot::Credential(sa.clone())));
+    let fics: Vec<&Json> = s.service_accounts.iter().filter_map(|sa| b.get(&Slot::Credential(sa.clone()))).collect();
+    let issuers: Vec<String> = fics.iter().map(|f| str_at(f, "/properties/issuer").unwrap_or("").to_owned()).collect();
+    s.issuer = consensus(&issuers, &spec.issuer);
+    let audience_sets: Vec<Vec<String>> = fics.iter().map(|f| sorted(audiences_of(f))).collect();
+    if consensus(&audience_sets, &sorted(spec.audiences.clone())) != sorted(spec.audiences.clone()) {
+        // Every credential agrees on other audiences; keep one's order.
+        s.audiences = fics.first().map(|f| audiences_of(f)).unwrap_or_default();
+    }
+    s.role_assignments.retain(|ra| b.has(&Slot::Assignment(ra.clone())));
+    s
+}
+
+/// The audiences a credential body accepts.
+pub fn audiences(fic: &Json) -> Vec<String> {
+    audiences_of(fic)
+}
+
+fn need<T>(x: Option<T>, what: &str) -> Result<T, Diagnostics> {
+    x.ok_or_else(|| Diagnostics::error("Planned value not known", format!("{what} is not known at apply time.")))
+}
+
+impl Specs for WorkloadIdentity {
+    type Spec = IdentitySpec;
+    type Slot = Slot;
+
+    /// The desired identity from a wholly known planned (or prior) state.
+    fn spec_from(e: &Env, v: &Value) -> Result<IdentitySpec, Diagnostics> {
+        let cfg: IdentityConfig = from_value(v)?;
+        let env = need(cfg.environment.known().cloned(), "environment")?;
+        let subscription = common::subscription_of(v, e);
+        Ok(IdentitySpec {
+            subscription,
+            resource_group: cfg.resource_group_name.known().cloned().unwrap_or_else(|| names::identity_resource_group(&env)),
+            workload: need(cfg.name.known().cloned(), "name")?,
+            location: need(cfg.location.known().cloned(), "location")?,
+            // Null only in an imported state whose identity has no credentials.
+            issuer: cfg.oidc_issuer_url.known().cloned().unwrap_or_default(),
+            service_accounts: need(cfg.service_accounts.known().cloned(), "service_accounts")?,
+            audiences: cfg.audiences.known().cloned().unwrap_or_else(|| vec![DEFAULT_AUDIENCE.to_owned()]),
+            role_assignments: cfg.role_assignments.known().cloned().unwrap_or_default(),
+            tags: common::with_owner(
+                common::tags_all(&e.default_tags, &env, cfg.tags.known()),
+                "trench_workload_identity",
+                &names::identity(cfg.name.known().map(String::as_str).unwrap_or_default(), &env),
+            ),
+            principal: v.get_attr("principal_id").and_then(Value::as_str).map(str::to_owned),
+            env,
+        })
     }
 
-    #[test]
-    fn assignment_names_are_stable_and_principal_specific() {
-        let s = sample();
-        let one = s.assignments("11111111-2222-4333-8444-555555555555");
-        assert_eq!(one, s.assignments("11111111-2222-4333-8444-555555555555"));
-        let other = s.assignments("99999999-2222-4333-8444-555555555555");
-        assert_ne!(one[0].id, other[0].id);
-        // A GUID and the role's name are the same role.
-        let by_name =
-            assignment(&RoleAssignment { scope: s.role_assignments[1].scope.clone(), role: "Azure Service Bus Data Sender".into() }, "p")
-                .unwrap();
-        let by_guid = assignment(&s.role_assignments[1], "p").unwrap();
-        assert_eq!(by_name.id, by_guid.id);
-        assert_ne!(by_name.key, by_guid.key, "keys keep the spelling the operator used");
+    fn id(spec: &IdentitySpec, slot: &Slot) -> ResourceId {
+        slot.id(spec)
     }
 
-    #[test]
-    fn subjects_round_trip() {
-        let sa = ServiceAccount { namespace: "orders".into(), name: "worker".into() };
-        assert_eq!(ServiceAccount::from_subject(&sa.subject()), Some(sa));
-        assert_eq!(ServiceAccount::from_subject("repo:org/app:ref:refs/heads/main"), None);
-        assert_eq!(ServiceAccount::from_subject("system:serviceaccount:ns"), None);
+    /// Every object the spec owns; assignments once the principal is known.
+    fn slots(spec: &IdentitySpec) -> Vec<Slot> {
+        let mut s = vec![Slot::Identity];
+        s.extend(spec.service_accounts.iter().cloned().map(Slot::Credential));
+        if spec.principal.is_some() {
+            s.extend(spec.role_assignments.iter().cloned().map(Slot::Assignment));
+        }
+        s
+    }
+
+    fn import_id(spec: &IdentitySpec) -> ResourceId {
+        spec.identity_id()
+    }
+
+    fn tags(spec: &IdentitySpec) -> &BTreeMap<String, String> {
+        &spec.tags
+    }
+
+    fn claims(spec: &IdentitySpec) -> Claims {
+        Claims { group: None, objects: vec![spec.identity_id()] }
+    }
+
+    /// Computed attributes from what exists; ids are derived, not echoed, so
+    /// they equal what plan predicted whatever casing ARM answers with.
+    fn computed(spec: &IdentitySpec, b: &Bodies<Slot>) -> IdentityComputed {
+        let identity = b.get(&Slot::Identity);
+        let from_identity = |ptr: &str| match identity.and_then(|j| str_at(j, ptr)) {
+            Some(s) => Val::Known(s.to_owned()),
+            None => Val::Null,
+        };
+        let principal = identity.and_then(|j| str_at(j, "/properties/principalId"));
+        IdentityComputed {
+            id: Val::Known(spec.identity_id().to_string()),
+            principal_id: from_identity("/properties/principalId"),
+            client_id: from_identity("/properties/clientId"),
+            tenant_id: from_identity("/properties/tenantId"),
+            federated_credential_ids: Val::Known(
+                spec.service_accounts
+                    .iter()
+                    .filter(|sa| b.has(&Slot::Credential((*sa).clone())))
+                    .map(|sa| (sa.key(), spec.credential_id(sa).to_string()))
+                    .collect(),
+            ),
+            role_assignment_ids: Val::Known(
+                spec.role_assignments
+                    .iter()
+                    .filter(|ra| b.has(&Slot::Assignment((*ra).clone())))
+                    .filter_map(|ra| assignment(ra, principal?))
+                    .map(|a| (a.key, a.id.to_string()))
+                    .collect(),
+            ),
+        }
     }
 }

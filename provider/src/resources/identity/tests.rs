@@ -4,22 +4,24 @@
 
 use serde_json::json;
 
-use super::apply::{Bodies, owned};
-use super::spec::tests::{SUB, sample};
+use super::apply::owned;
+use super::spec::*;
+use super::spec::{assignment, flatten};
 use super::*;
-use trench_plugin::value::Value;
+use crate::resources::common::{self, Env};
+use crate::resources::composite::{Bodies, Model, Specs, fill_for_create};
+use crate::resources::driver::Composed;
+use crate::resources::testing::{self, list};
+use trench_plugin::framework::plan;
+use trench_plugin::framework::{AttrPath, Resource};
+use trench_plugin::value::{Value, from_value};
 
 fn config(pairs: &[(&str, Value)]) -> Value {
-    let mut m: BTreeMap<String, Value> = schema().block.attributes.iter().map(|a| (a.name.clone(), Value::Null)).collect();
-    m.insert("timeouts".into(), Value::Null);
-    for (k, v) in pairs {
-        m.insert((*k).to_owned(), v.clone());
-    }
-    Value::Object(m)
+    testing::config::<WorkloadIdentity>(pairs)
 }
 
-fn list(xs: &[&str]) -> Value {
-    Value::List(xs.iter().map(|x| Value::string(*x)).collect())
+fn errors(pairs: &[(&'static str, Value)]) -> Vec<String> {
+    testing::validation_paths::<WorkloadIdentity>(&config(&testing::overlay(base(), pairs)), true)
 }
 
 fn obj(pairs: &[(&str, Value)]) -> Value {
@@ -45,18 +47,6 @@ fn base() -> Vec<(&'static str, Value)> {
         ("service_accounts", Value::Set(vec![sa("catalog", "api"), sa("catalog", "worker")])),
         ("role_assignments", Value::Set(vec![ra(RG, "Key Vault Secrets User"), ra(RG, "AcrPull")])),
     ]
-}
-
-fn errors(pairs: &[(&str, Value)]) -> Vec<String> {
-    let mut all = base();
-    all.retain(|(k, _)| !pairs.iter().any(|(p, _)| p == k));
-    all.extend(pairs.iter().cloned());
-    WorkloadIdentity
-        .validate(&config(&all))
-        .iter()
-        .filter(|d| d.severity == trench_plugin::framework::Severity::Error)
-        .map(|d| d.path.as_ref().map(ToString::to_string).unwrap_or_default())
-        .collect()
 }
 
 #[test]
@@ -137,13 +127,13 @@ fn the_timeouts_block_is_validated() {
         "timeouts",
         obj(&[("create", Value::string("soon")), ("read", Value::Null), ("update", Value::Null), ("delete", Value::Null)]),
     ));
-    let d = WorkloadIdentity.validate(&config(&all));
+    let d = Composed::<WorkloadIdentity>::new().validate(&config(&all));
     assert_eq!(d.iter().map(|d| d.path.as_ref().unwrap().to_string()).collect::<Vec<_>>(), vec!["timeouts.create"]);
 }
 
 #[test]
 fn schema_is_valid_and_has_no_secrets() {
-    let s = schema();
+    let s = WorkloadIdentity::schema();
     s.block.internal_validate("trench_workload_identity").unwrap();
     // Identities, ids and issuer URLs are not secrets: nothing is write-only or sensitive.
     assert!(s.block.attributes.iter().all(|a| !a.write_only && !a.sensitive));
@@ -158,11 +148,11 @@ fn planned_cfg(v: &Value) -> IdentityConfig {
 fn ids_are_known_at_plan_and_assignment_ids_once_the_principal_is() {
     let mut planned = config(&base());
     let cfg = planned_cfg(&planned);
-    fill_defaults(&mut planned, &config(&base()), &cfg);
+    fill_for_create::<WorkloadIdentity>(&mut planned, &config(&base()), &cfg);
     assert_eq!(planned.get_attr("resource_group_name"), Some(&Value::string("rg-trench-core-dev")));
     assert_eq!(planned.get_attr("audiences"), Some(&list(&["api://AzureADTokenExchange"])));
     let pc = planned_cfg(&planned);
-    let create = planned_computed(SUB, &BTreeMap::new(), &cfg, &pc, &IdentityComputed::default());
+    let create = planned_computed(SUB, &pc, &IdentityComputed::default());
     assert_eq!(
         create.id.known().unwrap(),
         "/subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg-trench-core-dev/providers/Microsoft.ManagedIdentity/userAssignedIdentities/trench-catalog-api-id-dev"
@@ -170,17 +160,14 @@ fn ids_are_known_at_plan_and_assignment_ids_once_the_principal_is() {
     assert!(create.federated_credential_ids.known().unwrap()["catalog/worker"].ends_with("/federatedIdentityCredentials/catalog-worker"));
     assert!(create.principal_id.is_unknown() && create.role_assignment_ids.is_unknown(), "no principal before the identity exists");
     let prior = IdentityComputed { principal_id: Val::Known("11111111-2222-4333-8444-555555555555".into()), ..IdentityComputed::default() };
-    let update = planned_computed(SUB, &BTreeMap::new(), &cfg, &pc, &prior);
+    let update = planned_computed(SUB, &pc, &prior);
     let ids = update.role_assignment_ids.known().unwrap();
     assert_eq!(ids.keys().collect::<Vec<_>>(), vec![&format!("AcrPull|{RG}"), &format!("Key Vault Secrets User|{RG}")]);
     // No role assignments at all: an empty map, not an unknown one.
     let mut none = base();
     none.retain(|(k, _)| *k != "role_assignments");
     let c = planned_cfg(&config(&none));
-    assert_eq!(
-        planned_computed(SUB, &BTreeMap::new(), &c, &c, &IdentityComputed::default()).role_assignment_ids,
-        Val::Known(BTreeMap::new())
-    );
+    assert_eq!(planned_computed(SUB, &c, &IdentityComputed::default()).role_assignment_ids, Val::Known(BTreeMap::new()));
 }
 
 #[test]
@@ -189,7 +176,7 @@ fn replacing_attributes_say_why() {
     let mut planned = base();
     planned.retain(|(k, _)| *k != "name");
     planned.push(("name", Value::string("orders-api")));
-    let (paths, d) = plan::requires_replace(&prior, &config(&planned), &replace_rules(), "workload identity");
+    let (paths, d) = plan::requires_replace(&prior, &config(&planned), &<WorkloadIdentity as Model>::replace_rules(), "workload identity");
     assert_eq!(paths, vec![AttrPath::root("name")]);
     assert!(d.0[0].detail.contains("new client id"));
 }
@@ -207,26 +194,40 @@ fn state_with(principal: &str) -> Value {
         ("role_assignments", trench_plugin::value::to_value(&s.role_assignments).unwrap()),
     ]);
     let b = full_bodies(&s, principal);
-    common::patch(&mut v, &apply::computed_from(&s, &b, true)).unwrap();
-    v
+    common::patch(&mut v, &WorkloadIdentity::computed(&s, &b)).unwrap();
+    crate::resources::driver::observed::<WorkloadIdentity>(&v, &s, &b).unwrap()
 }
 
-fn full_bodies(s: &IdentitySpec, principal: &str) -> Bodies {
-    let mut b = Bodies {
-        identity: Some(
-            json!({"location": "westeurope", "tags": s.tags, "properties": {"principalId": principal, "clientId": "c", "tenantId": "t"}}),
-        ),
-        ..Bodies::default()
-    };
+fn full_bodies(s: &IdentitySpec, principal: &str) -> Bodies<Slot> {
+    let mut b = Bodies::default();
+    b.insert(
+        Slot::Identity,
+        json!({"location": "westeurope", "tags": s.tags, "properties": {"principalId": principal, "clientId": "c", "tenantId": "t"}}),
+    );
     for sa in &s.service_accounts {
-        b.credentials.insert(sa.key(), s.credential_body(sa));
+        b.insert(Slot::Credential(sa.clone()), s.credential_body(sa));
     }
-    for a in s.assignments(principal) {
+    for ra in &s.role_assignments {
+        let a = assignment(ra, principal).unwrap();
         let mut body = a.body.clone();
         body["id"] = json!(a.id.to_string());
-        b.assignments.insert(a.key, body);
+        b.insert(Slot::Assignment(ra.clone()), body);
     }
     b
+}
+
+#[test]
+fn flatten_reads_back_every_input_expand_writes() {
+    let s = IdentitySpec { principal: Some(P.into()), ..sample() };
+    let b = full_bodies(&s, P);
+    // Only names and tags come from the base; lists keep what exists.
+    let base = IdentitySpec { location: "northeurope".into(), issuer: "https://old.example/".into(), principal: None, ..s.clone() };
+    assert_eq!(flatten(&base, &b), s);
+    let mut fewer = b.clone();
+    fewer.remove(&Slot::Credential(s.service_accounts[0].clone()));
+    fewer.remove(&Slot::Assignment(s.role_assignments[1].clone()));
+    let seen = flatten(&s, &fewer);
+    assert_eq!((seen.service_accounts, seen.role_assignments), (s.service_accounts[1..].to_vec(), s.role_assignments[..1].to_vec()));
 }
 
 const P: &str = "11111111-2222-4333-8444-555555555555";
@@ -234,7 +235,8 @@ const P: &str = "11111111-2222-4333-8444-555555555555";
 #[test]
 fn a_state_owns_what_it_lists_and_what_its_inputs_imply() {
     let s = sample();
-    let o = owned(SUB, &state_with(P));
+    let env = Env { subscription: SUB.into(), ..Env::default() };
+    let o = owned(&env, &state_with(P));
     assert_eq!(o.identity, Some(s.identity_id()));
     assert_eq!(o.credentials.len(), 2);
     assert_eq!(o.assignments, s.assignments(P).into_iter().map(|a| a.id).collect());
@@ -245,7 +247,7 @@ fn a_state_owns_what_it_lists_and_what_its_inputs_imply() {
         m.insert("role_assignment_ids".into(), Value::Null);
         m.insert("id".into(), Value::Null);
     }
-    let o2 = owned(SUB, &partial);
+    let o2 = owned(&env, &partial);
     assert_eq!((o2.identity, o2.credentials.len(), o2.assignments.len()), (Some(s.identity_id()), 2, 2));
 }
 
@@ -258,8 +260,8 @@ fn reading_back_maps_what_inputs_express_and_reports_the_rest_as_drift() {
 
     // A credential and an assignment deleted out of band leave their lists.
     let mut b = full_bodies(&s, P);
-    b.credentials.remove("catalog/api");
-    b.assignments.remove(&s.role_assignments[0].key());
+    b.remove(&Slot::Credential(s.service_accounts[0].clone()));
+    b.remove(&Slot::Assignment(s.role_assignments[0].clone()));
     let seen = observe_state(&state, &s, &b);
     assert_eq!(seen.get_attr("service_accounts"), Some(&Value::Set(vec![sa("catalog", "worker")])));
     assert_eq!(seen.get_attr("role_assignments"), Some(&Value::Set(vec![ra(&s.role_assignments[1].scope, &s.role_assignments[1].role)])));
@@ -267,16 +269,17 @@ fn reading_back_maps_what_inputs_express_and_reports_the_rest_as_drift() {
 
     // Every credential moved to another issuer: that is the input's value now.
     let mut b = full_bodies(&s, P);
-    for f in b.credentials.values_mut() {
-        f["properties"]["issuer"] = json!("https://other.example/");
+    for sa in &s.service_accounts {
+        b.get_mut(&Slot::Credential(sa.clone())).unwrap()["properties"]["issuer"] = json!("https://other.example/");
     }
     assert_eq!(observe_state(&state, &s, &b).get_attr("oidc_issuer_url"), Some(&Value::string("https://other.example/")));
 
     // One credential edited, tags changed: drift lines, inputs untouched.
     let mut b = full_bodies(&s, P);
-    b.credentials.get_mut("catalog/worker").unwrap()["properties"]["subject"] = json!("system:serviceaccount:catalog:other");
-    b.credentials.get_mut("catalog/api").unwrap()["properties"]["audiences"] = json!(["api://else"]);
-    b.identity.as_mut().unwrap()["tags"]["owner"] = json!("someone");
+    let cred = |n: &str| Slot::Credential(ServiceAccount { namespace: "catalog".into(), name: n.into() });
+    b.get_mut(&cred("worker")).unwrap()["properties"]["subject"] = json!("system:serviceaccount:catalog:other");
+    b.get_mut(&cred("api")).unwrap()["properties"]["audiences"] = json!(["api://else"]);
+    b.get_mut(&Slot::Identity).unwrap()["tags"]["owner"] = json!("someone");
     let seen = observe_state(&state, &s, &b);
     let Some(Value::List(lines)) = seen.get_attr("drift") else { panic!("drift is a list") };
     let lines: Vec<&str> = lines.iter().filter_map(Value::as_str).collect();
@@ -287,6 +290,77 @@ fn reading_back_maps_what_inputs_express_and_reports_the_rest_as_drift() {
     assert_eq!(seen.get_attr("service_accounts"), state.get_attr("service_accounts"));
 }
 
-fn observe_state(state: &Value, s: &IdentitySpec, b: &Bodies) -> Value {
-    observe::state_for(state, s, b).unwrap()
+fn observe_state(state: &Value, s: &IdentitySpec, b: &Bodies<Slot>) -> Value {
+    crate::resources::driver::observed::<WorkloadIdentity>(state, s, b).unwrap()
+}
+
+const SUB: &str = "00000000-0000-4000-8000-000000000002";
+
+fn sample() -> IdentitySpec {
+    IdentitySpec {
+        subscription: SUB.into(),
+        resource_group: "rg-trench-core-dev".into(),
+        env: "dev".into(),
+        workload: "catalog-api".into(),
+        location: "westeurope".into(),
+        issuer: "https://westeurope.oic.prod-aks.azure.com/tenant/issuer/".into(),
+        service_accounts: vec![
+            ServiceAccount { namespace: "catalog".into(), name: "api".into() },
+            ServiceAccount { namespace: "catalog".into(), name: "worker".into() },
+        ],
+        audiences: vec![DEFAULT_AUDIENCE.into()],
+        role_assignments: vec![
+            RoleAssignment {
+                scope: format!(
+                    "/subscriptions/{SUB}/resourceGroups/rg-trench-core-dev/providers/Microsoft.KeyVault/vaults/trench-core-kv-dev"
+                ),
+                role: "Key Vault Secrets User".into(),
+            },
+            RoleAssignment {
+                scope: format!(
+                    "/subscriptions/{SUB}/resourceGroups/rg-trench-core-dev/providers/Microsoft.ServiceBus/namespaces/trench-core-sb-dev"
+                ),
+                role: "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39".into(),
+            },
+        ],
+        tags: BTreeMap::from([("environment".into(), "dev".into())]),
+        principal: None,
+    }
+}
+
+#[test]
+fn ids_and_bodies_of_every_owned_object() {
+    let s = sample();
+    let principal = "11111111-2222-4333-8444-555555555555";
+    let a = s.assignments(principal);
+    let bodies = json!({
+        "identity": [s.identity_id().to_string(), s.identity_body()],
+        "credentials": s.service_accounts.iter().map(|sa| json!([s.credential_id(sa).to_string(), s.credential_body(sa)])).collect::<Vec<_>>(),
+        "assignments": a.iter().map(|x| json!([x.key, x.id.to_string(), x.body])).collect::<Vec<_>>(),
+    });
+    insta::assert_json_snapshot!(bodies);
+}
+
+#[test]
+fn assignment_names_are_stable_and_principal_specific() {
+    let s = sample();
+    let one = s.assignments("11111111-2222-4333-8444-555555555555");
+    assert_eq!(one, s.assignments("11111111-2222-4333-8444-555555555555"));
+    let other = s.assignments("99999999-2222-4333-8444-555555555555");
+    assert_ne!(one[0].id, other[0].id);
+    // A GUID and the role's name are the same role.
+    let by_name =
+        assignment(&RoleAssignment { scope: s.role_assignments[1].scope.clone(), role: "Azure Service Bus Data Sender".into() }, "p")
+            .unwrap();
+    let by_guid = assignment(&s.role_assignments[1], "p").unwrap();
+    assert_eq!(by_name.id, by_guid.id);
+    assert_ne!(by_name.key, by_guid.key, "keys keep the spelling the operator used");
+}
+
+#[test]
+fn subjects_round_trip() {
+    let sa = ServiceAccount { namespace: "orders".into(), name: "worker".into() };
+    assert_eq!(ServiceAccount::from_subject(&sa.subject()), Some(sa));
+    assert_eq!(ServiceAccount::from_subject("repo:org/app:ref:refs/heads/main"), None);
+    assert_eq!(ServiceAccount::from_subject("system:serviceaccount:ns"), None);
 }

@@ -24,33 +24,19 @@ use validate::in_place_refusals;
 pub use validate::validate_config;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::resources::common;
-use spec::{AcrSpec, BundleIds, BundleNames, BundleSpec, KvSpec, OnSoftDeleted, PgSpec, SbSpec};
+use crate::resources::composite::{Defaults, Model, PlanCx, Specs as _, bookkeeping};
+use spec::{BundleNames, BundleSpec};
 use trench_arm::ResourceId;
-use trench_plugin::framework::plan::{self, ReplaceRule};
-use trench_plugin::framework::timeouts::{self, Timeouts};
-use trench_plugin::framework::{
-    ApplyRequest, AttrPath, Attribute, Block, Ctx, Diagnostics, Nesting, PlanRequest, Planned, Resource, Schema, StateResult,
-};
-use trench_plugin::value::{Number, Type, Val, Value, from_value};
+use trench_plugin::framework::timeouts::Timeouts;
+use trench_plugin::framework::{AttrPath, Attribute, Block, Diagnostics, PlanRequest, Schema};
+use trench_plugin::value::{Number, Type, Val, Value};
 
-/// The resource.
+/// The composite.
 pub struct PaasBundle;
-
-fn default_timeouts() -> Timeouts {
-    // PostgreSQL and private endpoints dominate; azurerm gives both 60 min.
-    Timeouts {
-        create: Duration::from_secs(90 * 60),
-        read: Duration::from_secs(5 * 60),
-        update: Duration::from_secs(90 * 60),
-        delete: Duration::from_secs(60 * 60),
-    }
-}
 
 /// Defaults: DESIGN.md section 1 (the dev estate), secure where Azure lets
 /// the SKU be (ACR Basic cannot close its public endpoint).
@@ -119,7 +105,6 @@ pub struct BundleConfig {
     state_container_name: Val<String>,
     cosmos_db_enabled: Val<bool>,
     cosmos_db_name: Val<String>,
-    allow_replacement: Val<bool>,
     tags: Val<BTreeMap<String, String>>,
 }
 
@@ -146,273 +131,6 @@ pub struct BundleComputed {
     cosmos_db_endpoint: Val<String>,
     private_endpoint_ips: Val<BTreeMap<String, String>>,
     private_dns_zone_ids: Val<BTreeMap<String, String>>,
-    tags_all: Val<BTreeMap<String, String>>,
-    drift: Val<Vec<String>>,
-    api_versions: Val<BTreeMap<String, String>>,
-}
-
-fn schema() -> Schema {
-    let s = |n: &str, d: &str| Attribute::optional_computed(n, Type::String).describe(d);
-    let b = |n: &str, d: &str| Attribute::optional_computed(n, Type::Bool).describe(d);
-    let n = |n: &str, d: &str| Attribute::optional_computed(n, Type::Number).describe(d);
-    let c = |n: &str, d: &str| Attribute::computed(n, Type::String).describe(d);
-    let cm = |n: &str, d: &str| Attribute::computed(n, Type::map(Type::String)).describe(d);
-    let strs = |xs: &[&str]| xs.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ");
-    Schema::new(
-        Block::new("The estate's platform services: container registry, Key Vault, PostgreSQL Flexible, Service Bus, Log Analytics, Terraform state storage and optional Cosmos DB, with private endpoints on the spoke's `private-endpoints` subnet and private DNS zones linked to the hub and spoke. Public network access is off wherever the SKU allows; the PostgreSQL password is write-only and never reaches state.")
-            .attr(Attribute::required("environment", Type::String).describe("Environment name (`dev`, `prod`); part of every name. Changing it replaces the bundle (guarded by `allow_replacement`)."))
-            .attr(Attribute::required("location", Type::String).describe("Azure location, e.g. `westeurope`. Changing it replaces the bundle (guarded by `allow_replacement`)."))
-            .attr(s("resource_group_name", "Resource group of the registry, vault, Service Bus, workspace, state storage and DNS zones; it must exist (the hub's: `trench_hub.<name>.resource_group_name`) and is never created or deleted here. Default `rg-trench-core-<env>`."))
-            .attr(s("data_resource_group_name", "Resource group for PostgreSQL and its private endpoint, created and (when empty) deleted by the bundle. Default `rg-trench-data-<env>`."))
-            .attr(Attribute::required("private_endpoint_subnet_id", Type::String).describe("Subnet for the private endpoints: `trench_spoke.<name>.subnet_ids[\"private-endpoints\"]`. Changing it moves the endpoints (they are recreated)."))
-            .attr(Attribute::required("dns_zone_vnet_ids", Type::set(Type::String)).describe("VNets the private DNS zones are linked to, so names resolve to the private endpoints: the hub's and the spoke's ids."))
-            .attr(Attribute::optional("firewall_public_ip", Type::String).describe("The hub firewall's public IP (`trench_hub.<name>.firewall_public_ip`): cluster egress comes from it, so Service Bus admits it."))
-            .attr(Attribute::optional("admin_cidrs", Type::set(Type::String)).describe("Admin networks Service Bus admits, in CIDR notation (`203.0.113.0/24`, `198.51.100.7/32`)."))
-            .attr(s("acr_name", "Registry name (5-50 letters and digits, globally unique). Default `trenchacrcore<env>`."))
-            .attr(s("acr_sku", &format!("`Basic` (default `{}`), `Standard` or `Premium`.", defaults::ACR_SKU)))
-            .attr(b("acr_admin_enabled", "The registry's admin user. Default false; Phase 1 turns it on, the Phase-7 hardening turns it off again in place."))
-            .attr(b("acr_public_network_access", "Public network access to the registry. Default true: only Premium can turn it off."))
-            .attr(s("key_vault_name", "Vault name (3-24 characters, globally unique). Default `trench-core-kv-<env>`."))
-            .attr(s("key_vault_sku", "`standard` (default) or `premium`."))
-            .attr(n("key_vault_soft_delete_retention_days", &format!("Days a deleted vault stays recoverable, 7-90. Default {}. Azure fixes it when the vault is created.", defaults::KV_RETENTION_DAYS)))
-            .attr(b("key_vault_purge_protection", "Purge protection. Default false (dev); once on, Azure never turns it off."))
-            .attr(s("key_vault_on_soft_deleted", "What to do when a soft-deleted vault holds the name: `fail` (default, with the commands to run), `recover` it, or `purge` it and create a new one."))
-            .attr(b("key_vault_purge_on_destroy", "Purge the vault after destroying it, so the name is free at once. Default true without purge protection (and impossible with it)."))
-            .attr(b("key_vault_public_network_access", "Public network access to the vault. Default false: reachable through its private endpoint only."))
-            .attr(s("postgresql_name", "Server name (3-63 lowercase letters, digits and hyphens, globally unique). Default `trench-data-pg-<env>`."))
-            .attr(s("postgresql_version", &format!("PostgreSQL major version, 11-18. Default `{}`. Upgrades happen in place; downgrades are refused.", defaults::PG_VERSION)))
-            .attr(s("postgresql_sku_name", &format!("Compute SKU: `Standard_B…` (Burstable), `Standard_D…` (General Purpose) or `Standard_E…` (Memory Optimized). Default `{}`.", defaults::PG_SKU)))
-            .attr(n("postgresql_storage_gb", &format!("Storage in GB: one of {}. Default {}. It can grow, never shrink.", PG_STORAGE_SIZES.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "), defaults::PG_STORAGE_GB)))
-            .attr(b("postgresql_auto_grow", "Grow storage automatically before it fills. Default true."))
-            .attr(Attribute::optional_computed("postgresql_databases", Type::set(Type::String)).describe(&format!("Databases on the server. Default {}.", strs(defaults::PG_DATABASES))))
-            .attr(s("postgresql_administrator_login", &format!("Administrator login, fixed at creation. Default `{}`.", defaults::PG_LOGIN)))
-            .attr(Attribute::optional(PASSWORD, Type::String).sensitive().write_only().describe("Administrator password (write-only: sent to Azure, never stored in plan or state). Required when the server is created; 8-128 characters from three of upper case, lower case, digits and symbols, not containing the login. Bump `postgresql_administrator_password_wo_version` to send a new one."))
-            .attr(Attribute::optional(PASSWORD_VERSION, Type::Number).describe("Any number; changing it sends `postgresql_administrator_password_wo` to the server again (rotation)."))
-            .attr(s("service_bus_name", "Namespace name (6-50 characters, globally unique). Default `trench-core-sb-<env>`."))
-            .attr(s("service_bus_sku", &format!("`Basic`, `Standard` (default `{}`) or `Premium`.", defaults::SB_SKU)))
-            .attr(Attribute::optional_computed("service_bus_queues", Type::set(Type::String)).describe(&format!("Queues. Default {}.", strs(defaults::SB_QUEUES))))
-            .attr(s("service_bus_default_action", "`Deny` (default: only the firewall's public IP and `admin_cidrs` get in) or `Allow`."))
-            .attr(s("log_analytics_name", "Workspace name. Default `trench-core-law-<env>`."))
-            .attr(n("log_analytics_retention_days", &format!("Retention, 30-730 days. Default {}.", defaults::LAW_RETENTION_DAYS)))
-            .attr(b("state_storage_enabled", "Create the storage account and container for Terraform state (Phase 2.5.3). Default true."))
-            .attr(s("state_storage_account_name", "State storage account (3-24 lowercase letters and digits, globally unique). Default `trenchtfstatecore<env>`."))
-            .attr(s("state_container_name", &format!("State container. Default `{}`.", defaults::CONTAINER)))
-            .attr(b("cosmos_db_enabled", "Add a Cosmos DB account (private endpoint only). Default false."))
-            .attr(s("cosmos_db_name", "Cosmos DB account name. Default `trench-core-cosmos-<env>`."))
-            .attr(Attribute::optional("allow_replacement", Type::Bool).describe("Allow a change that replaces the whole bundle, deleting the PostgreSQL data and the vault's secrets (default false: such a plan is refused and the reason shown)."))
-            .attr(Attribute::optional("tags", Type::map(Type::String)).describe("Tags, merged over the provider's `default_tags` and trench's conventional tags."))
-            .attr(c("id", "The Key Vault's id; the bundle's import id."))
-            .attr(c("data_resource_group_id", "Data resource group id."))
-            .attr(c("acr_id", "Container registry id (`trench_private_aks.<name>.acr_id`)."))
-            .attr(c("acr_login_server", "Registry login server."))
-            .attr(c("key_vault_id", "Key Vault id (a role assignment scope)."))
-            .attr(c("vault_uri", "Vault URI."))
-            .attr(c("postgresql_id", "PostgreSQL server id."))
-            .attr(c("postgresql_fqdn", "PostgreSQL FQDN; inside the estate it resolves to the private endpoint."))
-            .attr(cm("postgresql_database_ids", "Database ids by name."))
-            .attr(c("service_bus_id", "Service Bus namespace id (a role assignment scope)."))
-            .attr(c("service_bus_endpoint", "Service Bus endpoint."))
-            .attr(cm("service_bus_queue_ids", "Queue ids by name."))
-            .attr(c("log_analytics_workspace_id", "Workspace resource id (`trench_private_aks.<name>.log_analytics_workspace_id`)."))
-            .attr(c("log_analytics_workspace_customer_id", "Workspace (customer) id, the GUID agents send to."))
-            .attr(c("storage_account_id", "State storage account id (null when disabled)."))
-            .attr(c("state_container_id", "State container id (null when disabled)."))
-            .attr(c("cosmos_db_id", "Cosmos DB account id (null when disabled)."))
-            .attr(c("cosmos_db_endpoint", "Cosmos DB endpoint (null when disabled)."))
-            .attr(cm("private_endpoint_ips", "Private IP of each endpoint: `key_vault`, `postgresql`, `cosmos_db`."))
-            .attr(cm("private_dns_zone_ids", "Private DNS zone ids, by the same keys."))
-            .attr(cm("tags_all", "The tags every object carries."))
-            .attr(Attribute::computed("drift", Type::list(Type::String)).describe("Objects found differing from configuration at the last refresh, one line each; apply repairs them."))
-            .attr(cm("api_versions", "The ARM api-version used for each resource type."))
-            .block("timeouts", Nesting::Single, timeouts::block(&default_timeouts())),
-    )
-}
-
-const REPLACE: &[(&str, &str)] = &[
-    ("environment", "every name contains the environment, and Azure cannot rename these services."),
-    ("location", "Azure cannot move these services to another region."),
-    ("resource_group_name", "Azure cannot move the registry, vault, namespace and workspace in place."),
-    ("data_resource_group_name", "Azure cannot move a PostgreSQL server to another resource group."),
-    ("acr_name", "Azure cannot rename a registry; a new one starts empty."),
-    ("key_vault_name", "Azure cannot rename a vault; a new one starts empty."),
-    ("postgresql_name", "Azure cannot rename a PostgreSQL server; a new one starts empty."),
-    ("service_bus_name", "Azure cannot rename a namespace."),
-    ("log_analytics_name", "Azure cannot rename a workspace."),
-    ("state_storage_account_name", "Azure cannot rename a storage account; the state in it would be left behind."),
-    ("cosmos_db_name", "Azure cannot rename a Cosmos DB account."),
-];
-
-fn replace_rules() -> Vec<ReplaceRule> {
-    REPLACE.iter().map(|(a, r)| ReplaceRule { path: AttrPath::root(a), reason: r }).collect()
-}
-
-fn api_versions() -> BTreeMap<String, String> {
-    [
-        "Microsoft.Resources/resourceGroups",
-        "Microsoft.ContainerRegistry/registries",
-        "Microsoft.KeyVault/vaults",
-        "Microsoft.KeyVault/locations/deletedVaults",
-        "Microsoft.DBforPostgreSQL/flexibleServers",
-        "Microsoft.DBforPostgreSQL/flexibleServers/databases",
-        "Microsoft.ServiceBus/namespaces",
-        "Microsoft.ServiceBus/namespaces/queues",
-        "Microsoft.ServiceBus/namespaces/networkRuleSets",
-        "Microsoft.OperationalInsights/workspaces",
-        "Microsoft.Storage/storageAccounts",
-        "Microsoft.Storage/storageAccounts/blobServices/containers",
-        "Microsoft.DocumentDB/databaseAccounts",
-        "Microsoft.Network/privateEndpoints",
-        "Microsoft.Network/privateDnsZones",
-        "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
-        "Microsoft.Network/privateDnsZones/A",
-    ]
-    .iter()
-    .map(|t| ((*t).to_owned(), trench_arm::api_versions::for_type(t).unwrap_or("").to_owned()))
-    .collect()
-}
-
-/// The conventional names, with the configured ones over them.
-fn names(env: &str, cfg: &BundleConfig) -> BundleNames {
-    let pick = |v: &Val<String>, default: String| v.known().cloned().unwrap_or(default);
-    let n = |s: &str, r: &str| format!("trench-{s}-{r}-{env}");
-    let compact = |s: &str, r: &str| format!("trench{r}{s}{env}").replace('-', "");
-    BundleNames {
-        resource_group: pick(&cfg.resource_group_name, format!("rg-trench-core-{env}")),
-        data_resource_group: pick(&cfg.data_resource_group_name, format!("rg-trench-data-{env}")),
-        acr: pick(&cfg.acr_name, compact("core", "acr")),
-        key_vault: pick(&cfg.key_vault_name, n("core", "kv")),
-        postgresql: pick(&cfg.postgresql_name, n("data", "pg")),
-        service_bus: pick(&cfg.service_bus_name, n("core", "sb")),
-        log_analytics: pick(&cfg.log_analytics_name, n("core", "law")),
-        storage_account: pick(&cfg.state_storage_account_name, compact("core", "tfstate")),
-        container: pick(&cfg.state_container_name, defaults::CONTAINER.to_owned()),
-        cosmos: pick(&cfg.cosmos_db_name, n("core", "cosmos")),
-        env: env.to_owned(),
-    }
-}
-
-/// Sets the defaults of optional+computed attributes the configuration
-/// leaves null; the default wins over a drifted state value.
-fn fill_defaults(planned: &mut Value, config: &Value, cfg: &BundleConfig) {
-    let Value::Object(m) = planned else { return };
-    let unset = |k: &str| config.get_attr(k).is_none_or(Value::is_null);
-    let strings = |xs: &[&str]| Value::Set(xs.iter().map(|x| Value::string(*x)).collect());
-    let num = |n: i64| Value::Number(Number::Int(n));
-    let env = cfg.environment.known();
-    let protected = cfg.key_vault_purge_protection.known() == Some(&true);
-    let mut set = |k: &str, v: Value| {
-        if unset(k) {
-            m.insert(k.to_owned(), v);
-        }
-    };
-    let named = |f: &dyn Fn(&BundleNames) -> String| match env {
-        Some(e) => Value::string(f(&names(e, cfg))),
-        None => Value::unknown(),
-    };
-    set("resource_group_name", named(&|n| n.resource_group.clone()));
-    set("data_resource_group_name", named(&|n| n.data_resource_group.clone()));
-    set("acr_name", named(&|n| n.acr.clone()));
-    set("key_vault_name", named(&|n| n.key_vault.clone()));
-    set("postgresql_name", named(&|n| n.postgresql.clone()));
-    set("service_bus_name", named(&|n| n.service_bus.clone()));
-    set("log_analytics_name", named(&|n| n.log_analytics.clone()));
-    set("state_storage_account_name", named(&|n| n.storage_account.clone()));
-    set("cosmos_db_name", named(&|n| n.cosmos.clone()));
-    set("state_container_name", Value::string(defaults::CONTAINER));
-    set("acr_sku", Value::string(defaults::ACR_SKU));
-    set("acr_admin_enabled", Value::Bool(false));
-    set("acr_public_network_access", Value::Bool(true));
-    set("key_vault_sku", Value::string(defaults::KV_SKU));
-    set("key_vault_soft_delete_retention_days", num(defaults::KV_RETENTION_DAYS));
-    set("key_vault_purge_protection", Value::Bool(false));
-    set("key_vault_on_soft_deleted", Value::string("fail"));
-    set("key_vault_purge_on_destroy", Value::Bool(!protected));
-    set("key_vault_public_network_access", Value::Bool(false));
-    set("postgresql_version", Value::string(defaults::PG_VERSION));
-    set("postgresql_sku_name", Value::string(defaults::PG_SKU));
-    set("postgresql_storage_gb", num(defaults::PG_STORAGE_GB));
-    set("postgresql_auto_grow", Value::Bool(true));
-    set("postgresql_databases", strings(defaults::PG_DATABASES));
-    set("postgresql_administrator_login", Value::string(defaults::PG_LOGIN));
-    set("service_bus_sku", Value::string(defaults::SB_SKU));
-    set("service_bus_queues", strings(defaults::SB_QUEUES));
-    set("service_bus_default_action", Value::string("Deny"));
-    set("log_analytics_retention_days", num(defaults::LAW_RETENTION_DAYS));
-    set("state_storage_enabled", Value::Bool(true));
-    set("cosmos_db_enabled", Value::Bool(false));
-}
-
-/// The desired bundle from a wholly known planned (or prior) state.
-fn spec_from(subscription: &str, default_tags: &BTreeMap<String, String>, v: &Value) -> Result<BundleSpec, Diagnostics> {
-    let cfg: BundleConfig = from_value(v)?;
-    let need = |x: Option<String>, what: &str| {
-        x.ok_or_else(|| Diagnostics::error("Planned value not known", format!("{what} is not known at apply time.")))
-    };
-    let env = need(cfg.environment.known().cloned(), "environment")?;
-    // An existing bundle's subscription is the one in its id.
-    let subscription = v
-        .get_attr("id")
-        .and_then(Value::as_str)
-        .and_then(|id| ResourceId::parse(id).ok())
-        .map(|i| i.subscription)
-        .unwrap_or_else(|| subscription.to_owned());
-    let subnet = need(cfg.private_endpoint_subnet_id.known().cloned(), "private_endpoint_subnet_id")?;
-    let parse = |s: &str| ResourceId::parse(s).map_err(|e| Diagnostics::error("Invalid id", e.to_string()));
-    let mut dns_vnets =
-        cfg.dns_zone_vnet_ids.known().cloned().unwrap_or_default().iter().map(|s| parse(s)).collect::<Result<Vec<_>, _>>()?;
-    dns_vnets.sort();
-    let mut admin_cidrs = cfg.admin_cidrs.known().cloned().unwrap_or_default();
-    admin_cidrs.sort();
-    let sorted = |v: &Val<Vec<String>>, default: &[&str]| {
-        let mut x = v.known().cloned().unwrap_or_else(|| default.iter().map(|s| (*s).to_owned()).collect());
-        x.sort();
-        x
-    };
-    let on_soft_deleted = match cfg.key_vault_on_soft_deleted.known().map(String::as_str) {
-        Some("recover") => OnSoftDeleted::Recover,
-        Some("purge") => OnSoftDeleted::Purge,
-        _ => OnSoftDeleted::Fail,
-    };
-    let purge_protection = cfg.key_vault_purge_protection.known() == Some(&true);
-    let names = names(&env, &cfg);
-    Ok(BundleSpec {
-        tags: common::with_owner(common::tags_all(default_tags, &env, cfg.tags.known()), "trench_paas_bundle", &names.key_vault),
-        ids: BundleIds { subscription, names },
-        location: need(cfg.location.known().cloned(), "location")?,
-        endpoint_subnet: parse(&subnet)?,
-        dns_vnets,
-        firewall_public_ip: cfg.firewall_public_ip.known().cloned(),
-        admin_cidrs,
-        acr: AcrSpec {
-            sku: cfg.acr_sku.known().cloned().unwrap_or_else(|| defaults::ACR_SKU.into()),
-            admin_enabled: cfg.acr_admin_enabled.known() == Some(&true),
-            public_network_access: cfg.acr_public_network_access.known() != Some(&false),
-        },
-        kv: KvSpec {
-            sku: cfg.key_vault_sku.known().cloned().unwrap_or_else(|| defaults::KV_SKU.into()),
-            retention_days: cfg.key_vault_soft_delete_retention_days.known().copied().unwrap_or(defaults::KV_RETENTION_DAYS),
-            purge_protection,
-            on_soft_deleted,
-            purge_on_destroy: cfg.key_vault_purge_on_destroy.known().copied().unwrap_or(!purge_protection),
-            public_network_access: cfg.key_vault_public_network_access.known() == Some(&true),
-        },
-        pg: PgSpec {
-            version: cfg.postgresql_version.known().cloned().unwrap_or_else(|| defaults::PG_VERSION.into()),
-            sku_name: cfg.postgresql_sku_name.known().cloned().unwrap_or_else(|| defaults::PG_SKU.into()),
-            storage_gb: cfg.postgresql_storage_gb.known().copied().unwrap_or(defaults::PG_STORAGE_GB),
-            auto_grow: cfg.postgresql_auto_grow.known() != Some(&false),
-            databases: sorted(&cfg.postgresql_databases, defaults::PG_DATABASES),
-            login: cfg.postgresql_administrator_login.known().cloned().unwrap_or_else(|| defaults::PG_LOGIN.into()),
-        },
-        sb: SbSpec {
-            sku: cfg.service_bus_sku.known().cloned().unwrap_or_else(|| defaults::SB_SKU.into()),
-            queues: sorted(&cfg.service_bus_queues, defaults::SB_QUEUES),
-            default_action: cfg.service_bus_default_action.known().cloned().unwrap_or_else(|| "Deny".into()),
-        },
-        law_retention_days: cfg.log_analytics_retention_days.known().copied().unwrap_or(defaults::LAW_RETENTION_DAYS),
-        state_storage: cfg.state_storage_enabled.known() != Some(&false),
-        cosmos: cfg.cosmos_db_enabled.known() == Some(&true),
-    })
 }
 
 /// The inputs every id depends on.
@@ -455,69 +173,206 @@ fn planned_ids(spec: &BundleSpec, c: &mut BundleComputed) {
 }
 
 #[async_trait]
-impl Resource for PaasBundle {
-    fn type_name(&self) -> &'static str {
-        "trench_paas_bundle"
+impl Model for PaasBundle {
+    const TYPE: &'static str = "trench_paas_bundle";
+    const NOUN: &'static str = "bundle";
+    const IMPORT: (&'static str, &'static str) = ("Microsoft.KeyVault/vaults", "Key Vault");
+    const IMPORT_OVERRIDES: &'static [&'static str] = observe::OVERRIDES;
+    const REPLACEMENT_DESTROYS: Option<&'static str> = Some(
+        "Replacing the bundle deletes the PostgreSQL server with its data, the vault with its secrets and the registry with its images.",
+    );
+    const ARM_TYPES: &'static [&'static str] = &[
+        "Microsoft.Resources/resourceGroups",
+        "Microsoft.ContainerRegistry/registries",
+        "Microsoft.KeyVault/vaults",
+        "Microsoft.KeyVault/locations/deletedVaults",
+        "Microsoft.DBforPostgreSQL/flexibleServers",
+        "Microsoft.DBforPostgreSQL/flexibleServers/databases",
+        "Microsoft.ServiceBus/namespaces",
+        "Microsoft.ServiceBus/namespaces/queues",
+        "Microsoft.ServiceBus/namespaces/networkRuleSets",
+        "Microsoft.OperationalInsights/workspaces",
+        "Microsoft.Storage/storageAccounts",
+        "Microsoft.Storage/storageAccounts/blobServices/containers",
+        "Microsoft.DocumentDB/databaseAccounts",
+        "Microsoft.Network/privateEndpoints",
+        "Microsoft.Network/privateDnsZones",
+        "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+        "Microsoft.Network/privateDnsZones/A",
+    ];
+    const REPLACE: &'static [(&'static str, &'static str)] = &[
+        ("environment", "every name contains the environment, and Azure cannot rename these services."),
+        ("location", "Azure cannot move these services to another region."),
+        ("resource_group_name", "Azure cannot move the registry, vault, namespace and workspace in place."),
+        ("data_resource_group_name", "Azure cannot move a PostgreSQL server to another resource group."),
+        ("acr_name", "Azure cannot rename a registry; a new one starts empty."),
+        ("key_vault_name", "Azure cannot rename a vault; a new one starts empty."),
+        ("postgresql_name", "Azure cannot rename a PostgreSQL server; a new one starts empty."),
+        ("service_bus_name", "Azure cannot rename a namespace."),
+        ("log_analytics_name", "Azure cannot rename a workspace."),
+        ("state_storage_account_name", "Azure cannot rename a storage account; the state in it would be left behind."),
+        ("cosmos_db_name", "Azure cannot rename a Cosmos DB account."),
+    ];
+
+    // PostgreSQL and private endpoints dominate; azurerm gives both 60 min.
+    const TIMEOUTS: Timeouts = Timeouts::minutes(90, 5, 90, 60);
+
+    const CHECK: fn(&Self::Config) -> Diagnostics = validate_config;
+    type Config = BundleConfig;
+    type Computed = BundleComputed;
+
+    fn schema() -> Schema {
+        let s = |n: &str, d: &str| Attribute::optional_computed(n, Type::String).describe(d);
+        let b = |n: &str, d: &str| Attribute::optional_computed(n, Type::Bool).describe(d);
+        let n = |n: &str, d: &str| Attribute::optional_computed(n, Type::Number).describe(d);
+        let c = |n: &str, d: &str| Attribute::computed(n, Type::String).describe(d);
+        let cm = |n: &str, d: &str| Attribute::computed(n, Type::map(Type::String)).describe(d);
+        let strs = |xs: &[&str]| xs.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ");
+        Schema::new(bookkeeping(
+            Block::new("The estate's platform services: container registry, Key Vault, PostgreSQL Flexible, Service Bus, Log Analytics, Terraform state storage and optional Cosmos DB, with private endpoints on the spoke's `private-endpoints` subnet and private DNS zones linked to the hub and spoke. Public network access is off wherever the SKU allows; the PostgreSQL password is write-only and never reaches state.")
+                .attr(Attribute::required("environment", Type::String).describe("Environment name (`dev`, `prod`); part of every name. Changing it replaces the bundle (guarded by `allow_replacement`)."))
+                .attr(Attribute::required("location", Type::String).describe("Azure location, e.g. `westeurope`. Changing it replaces the bundle (guarded by `allow_replacement`)."))
+                .attr(s("resource_group_name", "Resource group of the registry, vault, Service Bus, workspace, state storage and DNS zones; it must exist (the hub's: `trench_hub.<name>.resource_group_name`) and is never created or deleted here. Default `rg-trench-core-<env>`."))
+                .attr(s("data_resource_group_name", "Resource group for PostgreSQL and its private endpoint, created and (when empty) deleted by the bundle. Default `rg-trench-data-<env>`."))
+                .attr(Attribute::required("private_endpoint_subnet_id", Type::String).describe("Subnet for the private endpoints: `trench_spoke.<name>.subnet_ids[\"private-endpoints\"]`. Changing it moves the endpoints (they are recreated)."))
+                .attr(Attribute::required("dns_zone_vnet_ids", Type::set(Type::String)).describe("VNets the private DNS zones are linked to, so names resolve to the private endpoints: the hub's and the spoke's ids."))
+                .attr(Attribute::optional("firewall_public_ip", Type::String).describe("The hub firewall's public IP (`trench_hub.<name>.firewall_public_ip`): cluster egress comes from it, so Service Bus admits it."))
+                .attr(Attribute::optional("admin_cidrs", Type::set(Type::String)).describe("Admin networks Service Bus admits, in CIDR notation (`203.0.113.0/24`, `198.51.100.7/32`)."))
+                .attr(s("acr_name", "Registry name (5-50 letters and digits, globally unique). Default `trenchacrcore<env>`."))
+                .attr(s("acr_sku", &format!("`Basic` (default `{}`), `Standard` or `Premium`.", defaults::ACR_SKU)))
+                .attr(b("acr_admin_enabled", "The registry's admin user. Default false; Phase 1 turns it on, the Phase-7 hardening turns it off again in place."))
+                .attr(b("acr_public_network_access", "Public network access to the registry. Default true: only Premium can turn it off."))
+                .attr(s("key_vault_name", "Vault name (3-24 characters, globally unique). Default `trench-core-kv-<env>`."))
+                .attr(s("key_vault_sku", "`standard` (default) or `premium`."))
+                .attr(n("key_vault_soft_delete_retention_days", &format!("Days a deleted vault stays recoverable, 7-90. Default {}. Azure fixes it when the vault is created.", defaults::KV_RETENTION_DAYS)))
+                .attr(b("key_vault_purge_protection", "Purge protection. Default false (dev); once on, Azure never turns it off."))
+                .attr(s("key_vault_on_soft_deleted", "What to do when a soft-deleted vault holds the name: `fail` (default, with the commands to run), `recover` it, or `purge` it and create a new one."))
+                .attr(b("key_vault_purge_on_destroy", "Purge the vault after destroying it, so the name is free at once. Default true without purge protection (and impossible with it)."))
+                .attr(b("key_vault_public_network_access", "Public network access to the vault. Default false: reachable through its private endpoint only."))
+                .attr(s("postgresql_name", "Server name (3-63 lowercase letters, digits and hyphens, globally unique). Default `trench-data-pg-<env>`."))
+                .attr(s("postgresql_version", &format!("PostgreSQL major version, 11-18. Default `{}`. Upgrades happen in place; downgrades are refused.", defaults::PG_VERSION)))
+                .attr(s("postgresql_sku_name", &format!("Compute SKU: `Standard_B…` (Burstable), `Standard_D…` (General Purpose) or `Standard_E…` (Memory Optimized). Default `{}`.", defaults::PG_SKU)))
+                .attr(n("postgresql_storage_gb", &format!("Storage in GB: one of {}. Default {}. It can grow, never shrink.", PG_STORAGE_SIZES.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "), defaults::PG_STORAGE_GB)))
+                .attr(b("postgresql_auto_grow", "Grow storage automatically before it fills. Default true."))
+                .attr(Attribute::optional_computed("postgresql_databases", Type::set(Type::String)).describe(&format!("Databases on the server. Default {}.", strs(defaults::PG_DATABASES))))
+                .attr(s("postgresql_administrator_login", &format!("Administrator login, fixed at creation. Default `{}`.", defaults::PG_LOGIN)))
+                .attr(Attribute::optional(PASSWORD, Type::String).sensitive().write_only().describe("Administrator password (write-only: sent to Azure, never stored in plan or state). Required when the server is created; 8-128 characters from three of upper case, lower case, digits and symbols, not containing the login. Bump `postgresql_administrator_password_wo_version` to send a new one."))
+                .attr(Attribute::optional(PASSWORD_VERSION, Type::Number).describe("Any number; changing it sends `postgresql_administrator_password_wo` to the server again (rotation)."))
+                .attr(s("service_bus_name", "Namespace name (6-50 characters, globally unique). Default `trench-core-sb-<env>`."))
+                .attr(s("service_bus_sku", &format!("`Basic`, `Standard` (default `{}`) or `Premium`.", defaults::SB_SKU)))
+                .attr(Attribute::optional_computed("service_bus_queues", Type::set(Type::String)).describe(&format!("Queues. Default {}.", strs(defaults::SB_QUEUES))))
+                .attr(s("service_bus_default_action", "`Deny` (default: only the firewall's public IP and `admin_cidrs` get in) or `Allow`."))
+                .attr(s("log_analytics_name", "Workspace name. Default `trench-core-law-<env>`."))
+                .attr(n("log_analytics_retention_days", &format!("Retention, 30-730 days. Default {}.", defaults::LAW_RETENTION_DAYS)))
+                .attr(b("state_storage_enabled", "Create the storage account and container for Terraform state (Phase 2.5.3). Default true."))
+                .attr(s("state_storage_account_name", "State storage account (3-24 lowercase letters and digits, globally unique). Default `trenchtfstatecore<env>`."))
+                .attr(s("state_container_name", &format!("State container. Default `{}`.", defaults::CONTAINER)))
+                .attr(b("cosmos_db_enabled", "Add a Cosmos DB account (private endpoint only). Default false."))
+                .attr(s("cosmos_db_name", "Cosmos DB account name. Default `trench-core-cosmos-<env>`."))
+                .attr(Attribute::optional("allow_replacement", Type::Bool).describe("Allow a change that replaces the whole bundle, deleting the PostgreSQL data and the vault's secrets (default false: such a plan is refused and the reason shown)."))
+                .attr(Attribute::optional("tags", Type::map(Type::String)).describe("Tags, merged over the provider's `default_tags` and trench's conventional tags."))
+                .attr(c("id", "The Key Vault's id; the bundle's import id."))
+                .attr(c("data_resource_group_id", "Data resource group id."))
+                .attr(c("acr_id", "Container registry id (`trench_private_aks.<name>.acr_id`)."))
+                .attr(c("acr_login_server", "Registry login server."))
+                .attr(c("key_vault_id", "Key Vault id (a role assignment scope)."))
+                .attr(c("vault_uri", "Vault URI."))
+                .attr(c("postgresql_id", "PostgreSQL server id."))
+                .attr(c("postgresql_fqdn", "PostgreSQL FQDN; inside the estate it resolves to the private endpoint."))
+                .attr(cm("postgresql_database_ids", "Database ids by name."))
+                .attr(c("service_bus_id", "Service Bus namespace id (a role assignment scope)."))
+                .attr(c("service_bus_endpoint", "Service Bus endpoint."))
+                .attr(cm("service_bus_queue_ids", "Queue ids by name."))
+                .attr(c("log_analytics_workspace_id", "Workspace resource id (`trench_private_aks.<name>.log_analytics_workspace_id`)."))
+                .attr(c("log_analytics_workspace_customer_id", "Workspace (customer) id, the GUID agents send to."))
+                .attr(c("storage_account_id", "State storage account id (null when disabled)."))
+                .attr(c("state_container_id", "State container id (null when disabled)."))
+                .attr(c("cosmos_db_id", "Cosmos DB account id (null when disabled)."))
+                .attr(c("cosmos_db_endpoint", "Cosmos DB endpoint (null when disabled)."))
+                .attr(cm("private_endpoint_ips", "Private IP of each endpoint: `key_vault`, `postgresql`, `cosmos_db`."))
+                .attr(cm("private_dns_zone_ids", "Private DNS zone ids, by the same keys.")),
+            "every object",
+            &Self::TIMEOUTS,
+        )
+        )
     }
 
-    fn schema(&self) -> Schema {
-        schema()
-    }
-
-    fn validate(&self, config: &Value) -> Diagnostics {
-        common::validate::<BundleConfig>(config, default_timeouts(), validate_config)
-    }
-
-    async fn plan(&self, ctx: &Ctx, req: PlanRequest) -> Planned {
-        let common::PlanStart { cfg, diags: mut d, azure, mut planned } =
-            match common::plan_start::<BundleConfig>(ctx, &req, validate_config, fill_defaults) {
-                Ok(s) => s,
-                Err(p) => return p,
-            };
-        let (requires_replace, warnings) = plan::requires_replace(&req.prior, &planned, &replace_rules(), "bundle");
-        if !requires_replace.is_empty() && cfg.allow_replacement.known() != Some(&true) {
-            return Planned::failed(common::refuse_replacement(
-                warnings,
-                "Replacing the bundle deletes the PostgreSQL server with its data, the vault with its secrets and the registry with its images.",
-            ));
-        }
-        d.extend(warnings);
-        let pc: BundleConfig = match from_value(&planned) {
-            Ok(c) => c,
-            Err(e) => return Planned::failed(e.into()),
+    /// Sets the defaults of optional+computed attributes the configuration
+    /// leaves null; the default wins over a drifted state value.
+    fn fill_defaults(planned: &mut Value, req: &PlanRequest, cfg: &BundleConfig) {
+        let Some(mut d) = Defaults::of(planned, &req.config) else { return };
+        let strings = |xs: &[&str]| Value::Set(xs.iter().map(|x| Value::string(*x)).collect());
+        let num = |n: i64| Value::Number(Number::Int(n));
+        let env = cfg.environment.known();
+        let protected = cfg.key_vault_purge_protection.known() == Some(&true);
+        let named = |f: &dyn Fn(&BundleNames) -> String| match env {
+            Some(e) => Value::string(f(&spec::bundle_names(e, cfg))),
+            None => Value::unknown(),
         };
-        let replacing = !requires_replace.is_empty();
+        d.set("resource_group_name", named(&|n| n.resource_group.clone()));
+        d.set("data_resource_group_name", named(&|n| n.data_resource_group.clone()));
+        d.set("acr_name", named(&|n| n.acr.clone()));
+        d.set("key_vault_name", named(&|n| n.key_vault.clone()));
+        d.set("postgresql_name", named(&|n| n.postgresql.clone()));
+        d.set("service_bus_name", named(&|n| n.service_bus.clone()));
+        d.set("log_analytics_name", named(&|n| n.log_analytics.clone()));
+        d.set("state_storage_account_name", named(&|n| n.storage_account.clone()));
+        d.set("cosmos_db_name", named(&|n| n.cosmos.clone()));
+        d.set("state_container_name", Value::string(defaults::CONTAINER));
+        d.set("acr_sku", Value::string(defaults::ACR_SKU));
+        d.set("acr_admin_enabled", Value::Bool(false));
+        d.set("acr_public_network_access", Value::Bool(true));
+        d.set("key_vault_sku", Value::string(defaults::KV_SKU));
+        d.set("key_vault_soft_delete_retention_days", num(defaults::KV_RETENTION_DAYS));
+        d.set("key_vault_purge_protection", Value::Bool(false));
+        d.set("key_vault_on_soft_deleted", Value::string("fail"));
+        d.set("key_vault_purge_on_destroy", Value::Bool(!protected));
+        d.set("key_vault_public_network_access", Value::Bool(false));
+        d.set("postgresql_version", Value::string(defaults::PG_VERSION));
+        d.set("postgresql_sku_name", Value::string(defaults::PG_SKU));
+        d.set("postgresql_storage_gb", num(defaults::PG_STORAGE_GB));
+        d.set("postgresql_auto_grow", Value::Bool(true));
+        d.set("postgresql_databases", strings(defaults::PG_DATABASES));
+        d.set("postgresql_administrator_login", Value::string(defaults::PG_LOGIN));
+        d.set("service_bus_sku", Value::string(defaults::SB_SKU));
+        d.set("service_bus_queues", strings(defaults::SB_QUEUES));
+        d.set("service_bus_default_action", Value::string("Deny"));
+        d.set("log_analytics_retention_days", num(defaults::LAW_RETENTION_DAYS));
+        d.set("state_storage_enabled", Value::Bool(true));
+        d.set("cosmos_db_enabled", Value::Bool(false));
+    }
+
+    async fn plan(cx: &mut PlanCx<'_, Self>) -> Result<BundleComputed, Diagnostics> {
+        let (req, cfg, replacing) = (cx.req, &cx.cfg, cx.replacing);
+        let pc = cx.planned_config()?;
         if !req.prior.is_null() && !replacing {
             let refusals = in_place_refusals(&req.prior, &pc);
             if refusals.has_errors() {
-                return Planned::failed(refusals);
+                return Err(refusals);
             }
         }
         // The password: needed to create the server, and for a new version.
         let password_set = !cfg.postgresql_administrator_password_wo.is_null();
         if (req.prior.is_null() || replacing) && !password_set && !cfg.postgresql_administrator_password_wo.is_unknown() {
-            return Planned::failed(Diagnostics::attr_error(
+            return Err(Diagnostics::attr_error(
                 AttrPath::root(PASSWORD),
                 "PostgreSQL needs an administrator password",
                 "Set postgresql_administrator_password_wo (for example from a variable marked sensitive, or an ephemeral value) to create the server. It is sent once and never stored.",
             ));
         }
-        let version_changed = !req.prior.is_null() && req.prior.get_attr(PASSWORD_VERSION) != planned.get_attr(PASSWORD_VERSION);
+        let version_changed = !req.prior.is_null() && req.prior.get_attr(PASSWORD_VERSION) != cx.planned.get_attr(PASSWORD_VERSION);
         if version_changed && !password_set && !cfg.postgresql_administrator_password_wo.is_unknown() {
-            return Planned::failed(Diagnostics::attr_error(
+            return Err(Diagnostics::attr_error(
                 AttrPath::root(PASSWORD_VERSION),
                 "A new password version needs the password",
                 "postgresql_administrator_password_wo_version changed, but postgresql_administrator_password_wo is not set: there is nothing to send.",
             ));
         }
-        let prior_comp: Option<BundleComputed> = if req.prior.is_null() || replacing { None } else { from_value(&req.prior).ok() };
+        let prior_comp = cx.prior_computed();
         let keep = |f: fn(&BundleComputed) -> &Val<String>| {
             prior_comp.as_ref().map(|p| f(p).clone()).filter(|v| !v.is_null()).unwrap_or(Val::Unknown)
         };
         let mut computed = BundleComputed {
-            drift: Val::Known(Vec::new()),
-            api_versions: Val::Known(api_versions()),
-            tags_all: common::planned_tags_all(&azure.default_tags, &cfg.environment, &cfg.tags),
             acr_login_server: keep(|c| &c.acr_login_server),
             vault_uri: keep(|c| &c.vault_uri),
             postgresql_fqdn: keep(|c| &c.postgresql_fqdn),
@@ -525,18 +380,20 @@ impl Resource for PaasBundle {
             log_analytics_workspace_customer_id: keep(|c| &c.log_analytics_workspace_customer_id),
             ..BundleComputed::default()
         };
-        match spec_from(&azure.subscription, &azure.default_tags, &planned) {
+        let planned = &cx.planned;
+        match PaasBundle::spec_from(&cx.azure.env, planned) {
             Ok(spec) if ID_INPUTS.iter().all(|a| planned.get_attr(a).is_none_or(Value::is_wholly_known)) => {
                 planned_ids(&spec, &mut computed);
                 computed.cosmos_db_endpoint = if spec.cosmos { keep(|c| &c.cosmos_db_endpoint) } else { Val::Null };
                 // Endpoint IPs survive unless an endpoint is added, removed,
                 // moved or recreated (drift on an endpoint).
                 let mut wanted: Vec<&str> = spec.targets().iter().map(|t| t.key()).collect();
+                let endpoint_drift = cx.prior_drift().iter().any(|l| l.starts_with("Private Endpoint"));
                 wanted.sort_unstable();
                 computed.private_endpoint_ips = match &prior_comp {
                     Some(p)
                         if req.prior.get_attr("private_endpoint_subnet_id") == planned.get_attr("private_endpoint_subnet_id")
-                            && !p.drift.known().is_some_and(|d| d.iter().any(|l| l.starts_with("Private Endpoint")))
+                            && !endpoint_drift
                             && p.private_endpoint_ips.known().is_some_and(|m| m.keys().map(String::as_str).eq(wanted.iter().copied())) =>
                     {
                         p.private_endpoint_ips.clone()
@@ -567,22 +424,7 @@ impl Resource for PaasBundle {
                 computed.private_endpoint_ips = Val::Unknown;
             }
         }
-        if let Err(e) = common::patch(&mut planned, &computed) {
-            return Planned::failed(e);
-        }
-        Planned::of(planned, requires_replace, d)
-    }
-
-    async fn apply(&self, ctx: &Ctx, req: ApplyRequest) -> StateResult {
-        apply::apply(ctx, req).await
-    }
-
-    async fn read(&self, ctx: &Ctx, state: Value, private: Vec<u8>) -> StateResult {
-        observe::read(ctx, state, private).await
-    }
-
-    async fn import(&self, ctx: &Ctx, id: &str) -> StateResult {
-        observe::import(ctx, id).await
+        Ok(computed)
     }
 }
 
