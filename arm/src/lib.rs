@@ -17,15 +17,19 @@ pub mod id;
 pub mod locks;
 pub mod lro;
 pub mod reconcile;
+mod response;
 mod secret;
 pub mod throttle;
+mod verbs;
 
 pub use auth::Credentials;
-pub use client::{ArmClient, Backoff, ClientOptions, Op};
+pub use client::{ArmClient, ClientOptions, Op};
 pub use cloud::CloudEnvironment;
 pub use error::{ArmError, ArmErrorKind};
 pub use id::ResourceId;
+pub use response::Response;
 pub use secret::Secret;
+pub use verbs::Backoff;
 
 /// The pinned api-version of each of these resource types (for showing
 /// them: the client picks versions itself).

@@ -10,8 +10,9 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value as Json;
 
-use super::client::{ArmClient, Op, Response, same_origin};
+use super::client::{ArmClient, Op, same_origin};
 use super::error::{ArmError, ArmErrorKind, ErrorDetail};
+use super::response::{Response, error_of};
 
 /// `Succeeded`, or no `provisioningState` at all (which ARM means as done).
 pub fn is_terminal_success(body: &Json) -> bool {
@@ -68,7 +69,7 @@ fn style(rsp: &Response, method: &Method) -> Style {
 /// initial body when nothing was pending).
 pub async fn wait(client: &ArmClient, op: &Op, what: &str, method: &Method, url: &Url, rsp: Response) -> Result<Option<Json>, ArmError> {
     let mut delay = rsp.retry_after().unwrap_or(client.options().poll_interval);
-    let err = |kind, r: Option<&Response>| super::client::error_of(op, what, kind, r);
+    let err = |kind, r: Option<&Response>| error_of(op, what, kind, r);
     let check_origin = |u: &Url| {
         if same_origin(u, client.endpoint()) {
             Ok(())

@@ -322,8 +322,15 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// The computed attributes.
     type Computed: Serialize + DeserializeOwned + Send;
 
-    /// The schema.
-    fn schema() -> Schema;
+    /// Who carries `tags_all` (`every object`).
+    const TAGGED: &'static str = "every object";
+    /// The composite's own attributes (the driver adds `tags_all`, `drift`,
+    /// `api_versions` and `timeouts`).
+    fn attributes() -> Block;
+    /// The schema: [`Model::attributes`] and the bookkeeping every composite has.
+    fn schema() -> Schema {
+        Schema::new(bookkeeping(Self::attributes(), Self::TAGGED, &Self::TIMEOUTS))
+    }
     /// Default timeouts.
     const TIMEOUTS: Timeouts;
     /// Every replacement rule ([`Model::REPLACE`] unless a composite has
@@ -520,10 +527,12 @@ pub struct Bookkeeping {
     pub api_versions: Val<BTreeMap<String, String>>,
 }
 
-/// The attributes and block every composite ends with: `tags_all` (the tags
-/// `who` carries), `drift`, `api_versions` and `timeouts`.
+/// The attributes and block every composite ends with: `tags` and
+/// `tags_all` (the tags `who` carries), `drift`, `api_versions` and `timeouts`.
 pub fn bookkeeping(block: Block, who: &str, timeouts: &Timeouts) -> Block {
+    let tags = format!("Tags for {who}, merged over the provider's `default_tags` and trench's conventional tags.");
     block
+        .attr(Attribute::optional("tags", Type::map(Type::String)).describe(&tags))
         .attr(Attribute::computed("tags_all", Type::map(Type::String)).describe(&format!("The tags {who} carries.")))
         .attr(
             Attribute::computed("drift", Type::list(Type::String))

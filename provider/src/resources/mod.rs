@@ -3,6 +3,7 @@
 #![allow(clippy::result_large_err)] // ArmError, see arm/mod.rs
 
 pub mod aks;
+pub mod checks;
 pub mod cidr;
 pub mod common;
 pub mod composite;

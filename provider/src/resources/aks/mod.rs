@@ -23,12 +23,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use trench_plugin::framework::plan::ReplaceRule;
 use trench_plugin::framework::timeouts::Timeouts;
-use trench_plugin::framework::{AttrPath, Attribute, Block, Diagnostics, Mode, Nesting, PlanRequest, Schema};
+use trench_plugin::framework::{AttrPath, Attribute, Block, Diagnostics, Mode, Nesting, PlanRequest};
 use trench_plugin::value::{Type, Val, Value};
 
 use crate::conventions::names;
 use crate::resources::common::{self, ArmDiagnostics as _};
-use crate::resources::composite::{Defaults, Model, PlanCx, bookkeeping, named};
+use crate::resources::composite::{Defaults, Model, PlanCx, named};
 
 /// The composite.
 pub struct PrivateAks;
@@ -176,11 +176,10 @@ impl Model for PrivateAks {
     type Config = AksConfig;
     type Computed = AksComputed;
 
-    fn schema() -> Schema {
+    fn attributes() -> Block {
         let s = |n: &str, d: &str| Attribute::optional_computed(n, Type::String).describe(d);
         let c = |n: &str, d: &str| Attribute::computed(n, Type::String).describe(d);
-        Schema::new(bookkeeping(
-            Block::new("A private AKS cluster on the spoke's `aks-nodes` subnet: API server private only, Kubernetes RBAC, OIDC issuer and workload identity, `userDefinedRouting` egress through the hub firewall, a `system` pool plus optional pools, Container Insights and control-plane logs to Log Analytics, AcrPull for the kubelet identity. The egress path is checked before the cluster is created.")
+        Block::new("A private AKS cluster on the spoke's `aks-nodes` subnet: API server private only, Kubernetes RBAC, OIDC issuer and workload identity, `userDefinedRouting` egress through the hub firewall, a `system` pool plus optional pools, Container Insights and control-plane logs to Log Analytics, AcrPull for the kubelet identity. The egress path is checked before the cluster is created.")
                 .attr(Attribute::required("environment", Type::String).describe("Environment name. Changing it replaces the cluster (guarded by `allow_replacement`)."))
                 .attr(Attribute::required("location", Type::String).describe("Azure location; the spoke's. Changing it replaces the cluster."))
                 .attr(s("name", "Cluster name. Default `trench-aks-cluster-<env>`. Changing it replaces the cluster."))
@@ -199,7 +198,6 @@ impl Model for PrivateAks {
                 .attr(Attribute::optional("acr_id", Type::String).describe("Container registry the kubelet identity gets AcrPull on."))
                 .attr(Attribute::optional("admin_group_object_ids", Type::list(Type::String)).describe("Entra groups that administer the cluster; enables managed Entra integration with Azure RBAC and disables local accounts."))
                 .attr(Attribute::optional("allow_replacement", Type::Bool).describe("Allow a change that replaces the cluster (default false: such a plan is refused and the reason shown)."))
-                .attr(Attribute::optional("tags", Type::map(Type::String)).describe("Tags, merged over the provider's `default_tags` and trench's conventional tags."))
                 .attr(c("id", "Cluster id; the import id."))
                 .attr(c("oidc_issuer_url", "OIDC issuer URL, for federated credentials (`trench_workload_identity`)."))
                 .attr(c("kubelet_identity_object_id", "Kubelet identity object (principal) id."))
@@ -209,11 +207,7 @@ impl Model for PrivateAks {
                 .attr(c("node_resource_group", "Resource group AKS manages for the nodes."))
                 .attr(c("current_kubernetes_version", "Kubernetes version running."))
                 .attr(c("acr_pull_role_assignment_id", "AcrPull role assignment id (null without `acr_id`)."))
-                .attr(c("diagnostic_setting_id", "Control-plane diagnostic setting id (null without a workspace).")),
-            "every object",
-            &Self::TIMEOUTS,
-        )
-        )
+                .attr(c("diagnostic_setting_id", "Control-plane diagnostic setting id (null without a workspace)."))
     }
 
     fn replace_rules() -> Vec<ReplaceRule> {

@@ -1,25 +1,12 @@
 //! Plan-time checks of trench_private_aks: names, ids, the network profile
 //! and the pools, each reported on its attribute with no ARM call.
 
-use trench_arm::ResourceId;
 use trench_plugin::framework::{AttrPath, Diagnostics};
 use trench_plugin::value::Val;
 
 use super::{AksConfig, DEFAULT_SERVICE_CIDR, PoolConfig};
-use crate::conventions::{self, AzureType};
-use crate::resources::cidr;
-
-fn check_id(v: &Val<String>, attr: &str, ty: &str, d: &mut Diagnostics) {
-    if let Val::Known(s) = v {
-        match ResourceId::parse(s) {
-            Ok(id) if id.resource_type().eq_ignore_ascii_case(ty) => {}
-            Ok(id) => {
-                d.add_attr_error(AttrPath::root(attr), format!("{attr} is not a {ty} id"), format!("It names a {}.", id.resource_type()))
-            }
-            Err(e) => d.add_attr_error(AttrPath::root(attr), format!("Invalid {attr}"), e.to_string()),
-        }
-    }
-}
+use crate::conventions::AzureType;
+use crate::resources::{checks, cidr};
 
 fn check_pool(name: &str, p: &PoolConfig, path: AttrPath, system: bool, d: &mut Diagnostics) {
     let ok_name = !name.is_empty()
@@ -91,16 +78,8 @@ fn check_pool(name: &str, p: &PoolConfig, path: AttrPath, system: bool, d: &mut 
 /// Plan-time validation; no ARM calls.
 pub fn validate_config(cfg: &AksConfig) -> Diagnostics {
     let mut d = Diagnostics::new();
-    if let Val::Known(e) = &cfg.environment
-        && let Err(m) = conventions::check_environment(e)
-    {
-        d.add_attr_error(AttrPath::root("environment"), "Invalid environment", m);
-    }
-    if let Val::Known(l) = &cfg.location
-        && let Err(m) = conventions::check_location(l)
-    {
-        d.add_attr_error(AttrPath::root("location"), "Unknown location", m);
-    }
+    checks::environment(&cfg.environment, &mut d);
+    checks::location(&cfg.location, &mut d);
     if let Val::Known(n) = &cfg.name
         && let Err(m) = AzureType::ManagedCluster.check(n)
     {
@@ -119,10 +98,10 @@ pub fn validate_config(cfg: &AksConfig) -> Diagnostics {
             );
         }
     }
-    check_id(&cfg.subnet_id, "subnet_id", "Microsoft.Network/virtualNetworks/subnets", &mut d);
-    check_id(&cfg.firewall_policy_id, "firewall_policy_id", "Microsoft.Network/firewallPolicies", &mut d);
-    check_id(&cfg.log_analytics_workspace_id, "log_analytics_workspace_id", "Microsoft.OperationalInsights/workspaces", &mut d);
-    check_id(&cfg.acr_id, "acr_id", "Microsoft.ContainerRegistry/registries", &mut d);
+    checks::arm_id(&cfg.subnet_id, "subnet_id", "Microsoft.Network/virtualNetworks/subnets", &mut d);
+    checks::arm_id(&cfg.firewall_policy_id, "firewall_policy_id", "Microsoft.Network/firewallPolicies", &mut d);
+    checks::arm_id(&cfg.log_analytics_workspace_id, "log_analytics_workspace_id", "Microsoft.OperationalInsights/workspaces", &mut d);
+    checks::arm_id(&cfg.acr_id, "acr_id", "Microsoft.ContainerRegistry/registries", &mut d);
     if let Val::Known(v) = &cfg.kubernetes_version {
         let parts: Vec<&str> = v.split('.').collect();
         if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.parse::<u32>().is_err()) {
@@ -199,12 +178,6 @@ pub fn validate_config(cfg: &AksConfig) -> Diagnostics {
             }
         }
     }
-    if let Val::Known(tags) = &cfg.tags {
-        for (k, v) in tags {
-            if let Err(e) = conventions::check_tag(k, v) {
-                d.add_attr_error(AttrPath::root("tags").key(k), "Invalid tag", e);
-            }
-        }
-    }
+    checks::tags(&cfg.tags, &mut d);
     d
 }

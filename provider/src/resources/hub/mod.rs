@@ -23,10 +23,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::conventions::names;
-use crate::resources::composite::{Defaults, Model, PlanCx, bookkeeping, named};
+use crate::resources::composite::{Defaults, Model, PlanCx, named};
 use spec::{AppRule, FIREWALL_SUBNET, HubIds, NetRule, SHARED_SUBNET, default_subnets};
 use trench_plugin::framework::timeouts::Timeouts;
-use trench_plugin::framework::{AttrPath, Attribute, Block, Diagnostics, Mode, Nesting, PlanRequest, Schema};
+use trench_plugin::framework::{AttrPath, Attribute, Block, Diagnostics, Mode, Nesting, PlanRequest};
 use trench_plugin::value::{Type, Val, Value, from_value};
 
 /// The composite.
@@ -129,7 +129,7 @@ impl Model for Hub {
     type Config = HubConfig;
     type Computed = HubComputed;
 
-    fn schema() -> Schema {
+    fn attributes() -> Block {
         let app_rule = vec![
             Attribute::required("name", Type::String).describe("Rule name, unique among the application rules."),
             Attribute::required("source_addresses", strings()).describe("Source CIDRs, or `*`."),
@@ -152,8 +152,7 @@ impl Model for Hub {
             Attribute::optional_computed("public_ip", Type::Bool)
                 .describe("Give the jump host a public IP, reachable over SSH from `admin_cidrs` only. Default `true`."),
         ];
-        Schema::new(bookkeeping(
-            Block::new("The hub of a hub–spoke estate: resource group, hub VNet (`AzureFirewallSubnet`, `shared-services`), Azure Firewall with one Standard public IP and a firewall policy whose rule collection group allows AKS and ACR egress (default deny), and an optional jump host. Names follow `trench-<service>-<resource>-<env>` unless overridden.")
+        Block::new("The hub of a hub–spoke estate: resource group, hub VNet (`AzureFirewallSubnet`, `shared-services`), Azure Firewall with one Standard public IP and a firewall policy whose rule collection group allows AKS and ACR egress (default deny), and an optional jump host. Names follow `trench-<service>-<resource>-<env>` unless overridden.")
                 .attr(Attribute::required("environment", Type::String).describe("Environment name (`dev`, `prod`); part of every name. Changing it replaces the hub."))
                 .attr(Attribute::required("location", Type::String).describe("Azure location, e.g. `westeurope`. Changing it replaces the hub."))
                 .attr(Attribute::required("address_space", strings()).describe("Hub VNet address space, e.g. `[\"10.0.0.0/16\"]`. Prefixes can be added in place; peerings are re-synced."))
@@ -171,7 +170,6 @@ impl Model for Hub {
                 .attr(s("firewall_name", "Firewall name. Default `trench-core-fw-<env>`."))
                 .attr(s("firewall_policy_name", "Firewall policy name. Default `trench-core-fwpolicy-<env>`."))
                 .attr(s("public_ip_name", "Firewall public IP name. Default `trench-core-fwpip-<env>`."))
-                .attr(Attribute::optional("tags", Type::map(Type::String)).describe("Tags for every object, merged over the provider's `default_tags` and trench's conventional tags."))
                 .attr(c("id", "Id of the hub VNet; the hub's import id."))
                 .attr(c("resource_group_id", "Resource group id."))
                 .attr(Attribute::computed("subnet_ids", Type::map(Type::String)).describe("Subnet ids by name."))
@@ -182,11 +180,7 @@ impl Model for Hub {
                 .attr(c("public_ip_id", "Firewall public IP id."))
                 .attr(c("jump_host_id", "Jump host VM id (null without a jump host)."))
                 .attr(c("jump_host_private_ip", "Jump host private IP."))
-                .attr(c("jump_host_public_ip", "Jump host public IP (null without one).")),
-            "every object",
-            &Self::TIMEOUTS,
-        )
-        )
+                .attr(c("jump_host_public_ip", "Jump host public IP (null without one)."))
     }
 
     /// Sets the defaults of optional+computed attributes the configuration
@@ -266,14 +260,13 @@ impl Model for Hub {
 
         // IPs: kept from state unless what determines them changes.
         let prior_cfg: Option<HubConfig> = if req.prior.is_null() || replacing { None } else { from_value(&req.prior).ok() };
-        let same = |f: fn(&HubConfig) -> String| prior_cfg.as_ref().is_some_and(|p| f(p) == f(&planned_cfg));
-        let fw_key = |c: &HubConfig| {
-            format!("{:?}{:?}{:?}", c.subnets.known().and_then(|s| s.get(FIREWALL_SUBNET).cloned()), c.firewall_name, c.firewall_sku_tier)
-        };
-        let pip_key = |c: &HubConfig| format!("{:?}", c.public_ip_name);
-        computed.firewall_private_ip = if same(fw_key) { prior.firewall_private_ip.clone() } else { Val::Unknown };
-        computed.firewall_public_ip = if same(pip_key) && same(fw_key) { prior.firewall_public_ip.clone() } else { Val::Unknown };
-        let jump_key = |c: &HubConfig| format!("{:?}{:?}", c.jump_host, c.subnets.known().and_then(|s| s.get(SHARED_SUBNET).cloned()));
+        let fw_key = |c: &HubConfig| (subnet(c, FIREWALL_SUBNET), c.firewall_name.clone(), c.firewall_sku_tier.clone());
+        let jump_key = |c: &HubConfig| (c.jump_host.clone(), subnet(c, SHARED_SUBNET));
+        let fw_same = unchanged(prior_cfg.as_ref(), &planned_cfg, fw_key);
+        let pip_same = unchanged(prior_cfg.as_ref(), &planned_cfg, |c| c.public_ip_name.clone());
+        let jump_same = unchanged(prior_cfg.as_ref(), &planned_cfg, jump_key);
+        computed.firewall_private_ip = if fw_same { prior.firewall_private_ip.clone() } else { Val::Unknown };
+        computed.firewall_public_ip = if pip_same && fw_same { prior.firewall_public_ip.clone() } else { Val::Unknown };
         let has_jump = !planned_cfg.jump_host.is_null();
         let public = match &planned_cfg.jump_host {
             Val::Known(j) => j.public_ip.known().copied().unwrap_or(true),
@@ -281,14 +274,14 @@ impl Model for Hub {
         };
         computed.jump_host_private_ip = if !has_jump {
             Val::Null
-        } else if same(jump_key) {
+        } else if jump_same {
             prior.jump_host_private_ip.clone()
         } else {
             Val::Unknown
         };
         computed.jump_host_public_ip = if !has_jump || !public {
             Val::Null
-        } else if same(jump_key) {
+        } else if jump_same {
             prior.jump_host_public_ip.clone()
         } else {
             Val::Unknown
@@ -321,6 +314,17 @@ impl Model for Hub {
 
         Ok(computed)
     }
+}
+
+/// The configured prefix of one subnet, if known.
+fn subnet(c: &HubConfig, name: &str) -> Option<String> {
+    c.subnets.known().and_then(|s| s.get(name).cloned())
+}
+
+/// Whether what `key` picks out is the same in the prior config as planned;
+/// with no prior (create, replace) nothing is "the same".
+fn unchanged<K: PartialEq>(prior: Option<&HubConfig>, planned: &HubConfig, key: impl Fn(&HubConfig) -> K) -> bool {
+    prior.is_some_and(|p| key(p) == key(planned))
 }
 
 #[cfg(test)]

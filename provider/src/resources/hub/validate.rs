@@ -6,16 +6,8 @@ use trench_plugin::value::Val;
 
 use super::HubConfig;
 use super::spec::{FIREWALL_SUBNET, SHARED_SUBNET, default_subnets, parse_egress};
-use crate::conventions::{self, AzureType};
-use crate::resources::cidr;
-
-fn check_name(v: &Val<String>, attr: &str, t: AzureType, d: &mut Diagnostics) {
-    if let Val::Known(n) = v
-        && let Err(e) = t.check(n)
-    {
-        d.add_attr_error(AttrPath::root(attr), "Invalid name", e);
-    }
-}
+use crate::conventions::AzureType;
+use crate::resources::{checks, cidr};
 
 fn check_addresses(list: &[String], path: AttrPath, allow_tags: bool, d: &mut Diagnostics) {
     if list.is_empty() {
@@ -39,16 +31,8 @@ fn check_addresses(list: &[String], path: AttrPath, allow_tags: bool, d: &mut Di
 /// Plan-time validation; no ARM calls.
 pub fn validate_config(cfg: &HubConfig) -> Diagnostics {
     let mut d = Diagnostics::new();
-    if let Val::Known(e) = &cfg.environment
-        && let Err(m) = conventions::check_environment(e)
-    {
-        d.add_attr_error(AttrPath::root("environment"), "Invalid environment", m);
-    }
-    if let Val::Known(l) = &cfg.location
-        && let Err(m) = conventions::check_location(l)
-    {
-        d.add_attr_error(AttrPath::root("location"), "Unknown location", m);
-    }
+    checks::environment(&cfg.environment, &mut d);
+    checks::location(&cfg.location, &mut d);
     let space = match &cfg.address_space {
         Val::Known(s) => cidr::check_space(s, AttrPath::root("address_space"), &mut d),
         _ => Vec::new(),
@@ -228,17 +212,11 @@ pub fn validate_config(cfg: &HubConfig) -> Diagnostics {
             }
         }
     }
-    check_name(&cfg.resource_group_name, "resource_group_name", AzureType::ResourceGroup, &mut d);
-    check_name(&cfg.vnet_name, "vnet_name", AzureType::VirtualNetwork, &mut d);
-    check_name(&cfg.firewall_name, "firewall_name", AzureType::Firewall, &mut d);
-    check_name(&cfg.firewall_policy_name, "firewall_policy_name", AzureType::FirewallPolicy, &mut d);
-    check_name(&cfg.public_ip_name, "public_ip_name", AzureType::PublicIp, &mut d);
-    if let Val::Known(tags) = &cfg.tags {
-        for (k, v) in tags {
-            if let Err(e) = conventions::check_tag(k, v) {
-                d.add_attr_error(AttrPath::root("tags").key(k), "Invalid tag", e);
-            }
-        }
-    }
+    checks::name(&cfg.resource_group_name, "resource_group_name", AzureType::ResourceGroup, &mut d);
+    checks::name(&cfg.vnet_name, "vnet_name", AzureType::VirtualNetwork, &mut d);
+    checks::name(&cfg.firewall_name, "firewall_name", AzureType::Firewall, &mut d);
+    checks::name(&cfg.firewall_policy_name, "firewall_policy_name", AzureType::FirewallPolicy, &mut d);
+    checks::name(&cfg.public_ip_name, "public_ip_name", AzureType::PublicIp, &mut d);
+    checks::tags(&cfg.tags, &mut d);
     d
 }

@@ -23,11 +23,11 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use trench_plugin::framework::timeouts::Timeouts;
-use trench_plugin::framework::{Attribute, Block, Diagnostics, Mode, Nesting, PlanRequest, Schema};
+use trench_plugin::framework::{Attribute, Block, Diagnostics, Mode, Nesting, PlanRequest};
 use trench_plugin::value::{Type, Val, Value};
 
 use crate::conventions::names;
-use crate::resources::composite::{Defaults, Model, PlanCx, bookkeeping};
+use crate::resources::composite::{Defaults, Model, PlanCx};
 use crate::resources::roles;
 use spec::{DEFAULT_AUDIENCE, RoleAssignment, ServiceAccount};
 
@@ -122,10 +122,11 @@ impl Model for WorkloadIdentity {
 
     // Everything is checked on the raw value (`check`).
     const CHECK: fn(&Self::Config) -> Diagnostics = |_| Diagnostics::new();
+    const TAGGED: &'static str = "the identity";
     type Config = IdentityConfig;
     type Computed = IdentityComputed;
 
-    fn schema() -> Schema {
+    fn attributes() -> Block {
         let c = |n: &str, d: &str| Attribute::computed(n, Type::String).describe(d);
         let sa = vec![
             Attribute::required("namespace", Type::String).describe("Kubernetes namespace (a lowercase RFC 1123 label)."),
@@ -139,8 +140,7 @@ impl Model for WorkloadIdentity {
                 roles::BUILT_IN.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ")
             )),
         ];
-        Schema::new(bookkeeping(
-            Block::new("The Azure identity of one workload: a user-assigned identity `trench-<name>-id-<env>` in the hub's resource group, a federated credential per Kubernetes service account on the cluster's OIDC issuer (AKS workload identity), and role assignments on the resources the workload uses. Annotate the service accounts with `azure.workload.identity/client-id = client_id`.")
+        Block::new("The Azure identity of one workload: a user-assigned identity `trench-<name>-id-<env>` in the hub's resource group, a federated credential per Kubernetes service account on the cluster's OIDC issuer (AKS workload identity), and role assignments on the resources the workload uses. Annotate the service accounts with `azure.workload.identity/client-id = client_id`.")
                 .attr(Attribute::required("environment", Type::String).describe("Environment name (`dev`, `prod`); part of the identity's name. Changing it replaces the identity."))
                 .attr(Attribute::required("name", Type::String).describe("Workload name, e.g. `catalog-api`: 1-24 lowercase letters or digits joined by single hyphens. The identity is named `trench-<name>-id-<env>`. Changing it replaces the identity (new client id)."))
                 .attr(Attribute::required("location", Type::String).describe("Azure location, e.g. `westeurope`. Changing it replaces the identity."))
@@ -149,17 +149,12 @@ impl Model for WorkloadIdentity {
                 .attr(Attribute::nested("service_accounts", Nesting::Set, Mode::Required, sa).describe(&format!("Kubernetes service accounts that may sign in as this identity; each gets a federated credential named `<namespace>-<name>` with subject `system:serviceaccount:<namespace>:<name>`. At most {MAX_CREDENTIALS}; a set, so order does not matter.")))
                 .attr(Attribute::optional_computed("audiences", Type::list(Type::String)).describe(&format!("Token audiences the federated credentials accept. Default `[\"{DEFAULT_AUDIENCE}\"]`.")))
                 .attr(Attribute::nested("role_assignments", Nesting::Set, Mode::Optional, ra).describe("Roles the identity holds, each on one scope. Assignments are sent with `principalType = ServicePrincipal`; each gets a stable name derived from scope, principal and role. A set: order does not matter, and import reads built-in roles back by name."))
-                .attr(Attribute::optional("tags", Type::map(Type::String)).describe("Tags for the identity, merged over the provider's `default_tags` and trench's conventional tags."))
                 .attr(c("id", "Id of the user-assigned identity; the import id."))
                 .attr(c("principal_id", "Object (principal) id of the identity's service principal: what role assignments name."))
                 .attr(c("client_id", "Client id of the identity: the service accounts' `azure.workload.identity/client-id` annotation."))
                 .attr(c("tenant_id", "Entra tenant of the identity."))
                 .attr(Attribute::computed("federated_credential_ids", Type::map(Type::String)).describe("Federated credential ids by `<namespace>/<name>`."))
-                .attr(Attribute::computed("role_assignment_ids", Type::map(Type::String)).describe("Role assignment ids by `<role>|<scope>`, as the role and scope are written in configuration.")),
-            "the identity",
-            &Self::TIMEOUTS,
-        )
-        )
+                .attr(Attribute::computed("role_assignment_ids", Type::map(Type::String)).describe("Role assignment ids by `<role>|<scope>`, as the role and scope are written in configuration."))
     }
 
     /// Checked on the raw value: it names nested attributes better than decoding does.

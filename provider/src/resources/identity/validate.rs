@@ -13,6 +13,7 @@ use trench_plugin::value::{Val, Value, from_value};
 use super::spec::{DEFAULT_AUDIENCE, ServiceAccount};
 use super::{IdentityConfig, MAX_CREDENTIALS};
 use crate::conventions::{self, AzureType};
+use crate::resources::checks;
 use crate::resources::roles;
 
 /// The elements of a list or set attribute, each read on its own so one
@@ -82,11 +83,7 @@ pub fn validate_config(config: &Value) -> Diagnostics {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
-    if let Val::Known(e) = &cfg.environment
-        && let Err(m) = conventions::check_environment(e)
-    {
-        d.add_attr_error(AttrPath::root("environment"), "Invalid environment", m);
-    }
+    checks::environment(&cfg.environment, &mut d);
     if let Val::Known(n) = &cfg.name {
         // The naming convention's own rule for a name token; the environment
         // is checked on its own above.
@@ -100,11 +97,7 @@ pub fn validate_config(config: &Value) -> Diagnostics {
             );
         }
     }
-    if let Val::Known(l) = &cfg.location
-        && let Err(m) = conventions::check_location(l)
-    {
-        d.add_attr_error(AttrPath::root("location"), "Unknown location", m);
-    }
+    checks::location(&cfg.location, &mut d);
     if let Val::Known(rg) = &cfg.resource_group_name
         && let Err(m) = AzureType::ResourceGroup.check(rg)
     {
@@ -134,13 +127,7 @@ pub fn validate_config(config: &Value) -> Diagnostics {
         }
     }
     check_role_assignments(config, &mut d);
-    if let Val::Known(tags) = &cfg.tags {
-        for (k, v) in tags {
-            if let Err(e) = conventions::check_tag(k, v) {
-                d.add_attr_error(AttrPath::root("tags").key(k), "Invalid tag", e);
-            }
-        }
-    }
+    checks::tags(&cfg.tags, &mut d);
     d
 }
 

@@ -16,6 +16,7 @@
 //! `allow_replacement = true`.
 
 mod apply;
+mod bodies;
 mod observe;
 pub mod spec;
 mod validate;
@@ -28,11 +29,11 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::resources::composite::{Defaults, Model, PlanCx, Specs as _, bookkeeping};
+use crate::resources::composite::{Defaults, Model, PlanCx, Specs as _};
 use spec::{BundleNames, BundleSpec};
 use trench_arm::ResourceId;
 use trench_plugin::framework::timeouts::Timeouts;
-use trench_plugin::framework::{AttrPath, Attribute, Block, Diagnostics, PlanRequest, Schema};
+use trench_plugin::framework::{AttrPath, Attribute, Block, Diagnostics, PlanRequest};
 use trench_plugin::value::{Number, Type, Val, Value};
 
 /// The composite.
@@ -221,15 +222,14 @@ impl Model for PaasBundle {
     type Config = BundleConfig;
     type Computed = BundleComputed;
 
-    fn schema() -> Schema {
+    fn attributes() -> Block {
         let s = |n: &str, d: &str| Attribute::optional_computed(n, Type::String).describe(d);
         let b = |n: &str, d: &str| Attribute::optional_computed(n, Type::Bool).describe(d);
         let n = |n: &str, d: &str| Attribute::optional_computed(n, Type::Number).describe(d);
         let c = |n: &str, d: &str| Attribute::computed(n, Type::String).describe(d);
         let cm = |n: &str, d: &str| Attribute::computed(n, Type::map(Type::String)).describe(d);
         let strs = |xs: &[&str]| xs.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ");
-        Schema::new(bookkeeping(
-            Block::new("The estate's platform services: container registry, Key Vault, PostgreSQL Flexible, Service Bus, Log Analytics, Terraform state storage and optional Cosmos DB, with private endpoints on the spoke's `private-endpoints` subnet and private DNS zones linked to the hub and spoke. Public network access is off wherever the SKU allows; the PostgreSQL password is write-only and never reaches state.")
+        Block::new("The estate's platform services: container registry, Key Vault, PostgreSQL Flexible, Service Bus, Log Analytics, Terraform state storage and optional Cosmos DB, with private endpoints on the spoke's `private-endpoints` subnet and private DNS zones linked to the hub and spoke. Public network access is off wherever the SKU allows; the PostgreSQL password is write-only and never reaches state.")
                 .attr(Attribute::required("environment", Type::String).describe("Environment name (`dev`, `prod`); part of every name. Changing it replaces the bundle (guarded by `allow_replacement`)."))
                 .attr(Attribute::required("location", Type::String).describe("Azure location, e.g. `westeurope`. Changing it replaces the bundle (guarded by `allow_replacement`)."))
                 .attr(s("resource_group_name", "Resource group of the registry, vault, Service Bus, workspace, state storage and DNS zones; it must exist (the hub's: `trench_hub.<name>.resource_group_name`) and is never created or deleted here. Default `rg-trench-core-<env>`."))
@@ -270,7 +270,6 @@ impl Model for PaasBundle {
                 .attr(b("cosmos_db_enabled", "Add a Cosmos DB account (private endpoint only). Default false."))
                 .attr(s("cosmos_db_name", "Cosmos DB account name. Default `trench-core-cosmos-<env>`."))
                 .attr(Attribute::optional("allow_replacement", Type::Bool).describe("Allow a change that replaces the whole bundle, deleting the PostgreSQL data and the vault's secrets (default false: such a plan is refused and the reason shown)."))
-                .attr(Attribute::optional("tags", Type::map(Type::String)).describe("Tags, merged over the provider's `default_tags` and trench's conventional tags."))
                 .attr(c("id", "The Key Vault's id; the bundle's import id."))
                 .attr(c("data_resource_group_id", "Data resource group id."))
                 .attr(c("acr_id", "Container registry id (`trench_private_aks.<name>.acr_id`)."))
@@ -290,11 +289,7 @@ impl Model for PaasBundle {
                 .attr(c("cosmos_db_id", "Cosmos DB account id (null when disabled)."))
                 .attr(c("cosmos_db_endpoint", "Cosmos DB endpoint (null when disabled)."))
                 .attr(cm("private_endpoint_ips", "Private IP of each endpoint: `key_vault`, `postgresql`, `cosmos_db`."))
-                .attr(cm("private_dns_zone_ids", "Private DNS zone ids, by the same keys.")),
-            "every object",
-            &Self::TIMEOUTS,
-        )
-        )
+                .attr(cm("private_dns_zone_ids", "Private DNS zone ids, by the same keys."))
     }
 
     /// Sets the defaults of optional+computed attributes the configuration

@@ -7,23 +7,14 @@ use std::collections::BTreeMap;
 
 use super::spec;
 use super::{BundleConfig, PASSWORD, PASSWORD_VERSION, PG_STORAGE_SIZES, PG_SYSTEM_DATABASES, defaults};
-use crate::conventions::{self, AzureType};
+use crate::conventions::AzureType;
+use crate::resources::checks;
 use trench_arm::ResourceId;
 use trench_plugin::framework::{AttrPath, Diagnostics};
 use trench_plugin::value::{Val, Value, from_value};
 
 fn err(d: &mut Diagnostics, attr: &str, summary: &str, detail: impl Into<String>) {
     d.add_attr_error(AttrPath::root(attr), summary, detail);
-}
-
-fn check_id(v: &Val<String>, attr: &str, ty: &str, d: &mut Diagnostics) {
-    if let Val::Known(s) = v {
-        match ResourceId::parse(s) {
-            Ok(id) if id.resource_type().eq_ignore_ascii_case(ty) => {}
-            Ok(id) => err(d, attr, &format!("{attr} is not a {ty} id"), format!("{s} names a {}.", id.resource_type())),
-            Err(e) => err(d, attr, &format!("Invalid {attr}"), e.to_string()),
-        }
-    }
 }
 
 fn one_of(v: &Val<String>, attr: &str, allowed: &[&str], d: &mut Diagnostics) {
@@ -110,16 +101,8 @@ fn check_queue(q: &str) -> Result<(), String> {
 /// ARM calls. Exposed for the bad-input tests.
 pub fn validate_config(cfg: &BundleConfig) -> Diagnostics {
     let mut d = Diagnostics::new();
-    if let Val::Known(e) = &cfg.environment
-        && let Err(m) = conventions::check_environment(e)
-    {
-        err(&mut d, "environment", "Invalid environment", m);
-    }
-    if let Val::Known(l) = &cfg.location
-        && let Err(m) = conventions::check_location(l)
-    {
-        err(&mut d, "location", "Unknown location", m);
-    }
+    checks::environment(&cfg.environment, &mut d);
+    checks::location(&cfg.location, &mut d);
     for (v, attr, t) in [
         (&cfg.resource_group_name, "resource_group_name", AzureType::ResourceGroup),
         (&cfg.data_resource_group_name, "data_resource_group_name", AzureType::ResourceGroup),
@@ -150,7 +133,7 @@ pub fn validate_config(cfg: &BundleConfig) -> Diagnostics {
             ),
         );
     }
-    check_id(&cfg.private_endpoint_subnet_id, "private_endpoint_subnet_id", "Microsoft.Network/virtualNetworks/subnets", &mut d);
+    checks::arm_id(&cfg.private_endpoint_subnet_id, "private_endpoint_subnet_id", "Microsoft.Network/virtualNetworks/subnets", &mut d);
     if let Val::Known(vnets) = &cfg.dns_zone_vnet_ids {
         if vnets.is_empty() {
             err(
@@ -280,13 +263,7 @@ pub fn validate_config(cfg: &BundleConfig) -> Diagnostics {
         }
     }
     in_range(&cfg.log_analytics_retention_days, "log_analytics_retention_days", 30, 730, &mut d);
-    if let Val::Known(tags) = &cfg.tags {
-        for (k, v) in tags {
-            if let Err(e) = conventions::check_tag(k, v) {
-                d.add_attr_error(AttrPath::root("tags").key(k), "Invalid tag", e);
-            }
-        }
-    }
+    checks::tags(&cfg.tags, &mut d);
     d
 }
 

@@ -20,11 +20,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use trench_arm::ResourceId;
 use trench_plugin::framework::timeouts::Timeouts;
-use trench_plugin::framework::{Attribute, Block, Diagnostics, PlanRequest, Schema};
+use trench_plugin::framework::{Attribute, Block, Diagnostics, PlanRequest};
 use trench_plugin::value::{Type, Val, Value};
 
 use crate::conventions::names;
-use crate::resources::composite::{Defaults, Model, PlanCx, bookkeeping, named};
+use crate::resources::composite::{Defaults, Model, PlanCx, named};
 use spec::{SpokeIds, default_subnets};
 
 /// The composite.
@@ -91,11 +91,10 @@ impl Model for Spoke {
     type Config = SpokeConfig;
     type Computed = SpokeComputed;
 
-    fn schema() -> Schema {
+    fn attributes() -> Block {
         let s = |n: &str, d: &str| Attribute::optional_computed(n, Type::String).describe(d);
         let c = |n: &str, d: &str| Attribute::computed(n, Type::String).describe(d);
-        Schema::new(bookkeeping(
-            Block::new("A spoke of the hub–spoke estate: resource group, spoke VNet (`aks-nodes`, `private-endpoints`), peerings in both directions with forwarded traffic allowed, and a route table sending `0.0.0.0/0` to the hub firewall, associated with `aks-nodes`.")
+        Block::new("A spoke of the hub–spoke estate: resource group, spoke VNet (`aks-nodes`, `private-endpoints`), peerings in both directions with forwarded traffic allowed, and a route table sending `0.0.0.0/0` to the hub firewall, associated with `aks-nodes`.")
                 .attr(Attribute::required("environment", Type::String).describe("Environment name; part of every name. Changing it replaces the spoke."))
                 .attr(s("name", "The spoke's service name in `trench-<name>-vnet-<env>`. Default `aks`. Changing it replaces the spoke."))
                 .attr(Attribute::required("hub_id", Type::String).describe("The hub VNet id (`trench_hub.<name>.id`, or the `trench_hub` data source's `id`). Changing it replaces the spoke."))
@@ -108,18 +107,13 @@ impl Model for Spoke {
                 .attr(s("resource_group_name", "Resource group name. Default `rg-trench-<name>-<env>`. Changing it replaces the spoke."))
                 .attr(s("vnet_name", "Spoke VNet name. Default `trench-<name>-vnet-<env>`. Changing it replaces the spoke."))
                 .attr(s("route_table_name", "Route table name. Default `rt-<name>-nodes-<env>`."))
-                .attr(Attribute::optional("tags", Type::map(Type::String)).describe("Tags for every object, merged over the provider's `default_tags` and trench's conventional tags."))
                 .attr(c("id", "Id of the spoke VNet; the spoke's import id."))
                 .attr(c("resource_group_id", "Resource group id."))
                 .attr(Attribute::computed("subnet_ids", Type::map(Type::String)).describe("Subnet ids by name (`subnet_ids[\"aks-nodes\"]` for the AKS cluster)."))
                 .attr(c("route_table_id", "Route table id."))
                 .attr(c("hub_to_spoke_peering_id", "Id of the peering on the hub VNet."))
                 .attr(c("spoke_to_hub_peering_id", "Id of the peering on the spoke VNet."))
-                .attr(c("peering_state", "Peering state as Azure reports it (`Connected` when both sides exist).")),
-            "every object",
-            &Self::TIMEOUTS,
-        )
-        )
+                .attr(c("peering_state", "Peering state as Azure reports it (`Connected` when both sides exist)."))
     }
 
     /// Sets the defaults of optional+computed attributes the configuration

@@ -7,17 +7,13 @@ use trench_plugin::value::Val;
 
 use super::spec::default_subnets;
 use super::{ENDPOINTS_SUBNET, NODES_SUBNET, SpokeConfig};
-use crate::conventions::{self, AzureType};
-use crate::resources::cidr;
+use crate::conventions::AzureType;
+use crate::resources::{checks, cidr};
 
 /// Plan-time validation; no ARM calls.
 pub fn validate_config(cfg: &SpokeConfig) -> Diagnostics {
     let mut d = Diagnostics::new();
-    if let Val::Known(e) = &cfg.environment
-        && let Err(m) = conventions::check_environment(e)
-    {
-        d.add_attr_error(AttrPath::root("environment"), "Invalid environment", m);
-    }
+    checks::environment(&cfg.environment, &mut d);
     if let Val::Known(n) = &cfg.name {
         let ok = !n.is_empty()
             && n.len() <= 20
@@ -31,11 +27,7 @@ pub fn validate_config(cfg: &SpokeConfig) -> Diagnostics {
             );
         }
     }
-    if let Val::Known(l) = &cfg.location
-        && let Err(m) = conventions::check_location(l)
-    {
-        d.add_attr_error(AttrPath::root("location"), "Unknown location", m);
-    }
+    checks::location(&cfg.location, &mut d);
     if let Val::Known(h) = &cfg.hub_id {
         match ResourceId::parse(h) {
             Ok(id) if id.resource_type().eq_ignore_ascii_case("Microsoft.Network/virtualNetworks") => {}
@@ -137,12 +129,6 @@ pub fn validate_config(cfg: &SpokeConfig) -> Diagnostics {
             d.add_attr_error(AttrPath::root(attr), "Invalid name", e);
         }
     }
-    if let Val::Known(tags) = &cfg.tags {
-        for (k, v) in tags {
-            if let Err(e) = conventions::check_tag(k, v) {
-                d.add_attr_error(AttrPath::root("tags").key(k), "Invalid tag", e);
-            }
-        }
-    }
+    checks::tags(&cfg.tags, &mut d);
     d
 }
