@@ -14,7 +14,7 @@ use std::fmt;
 
 pub use json::{decode_json, encode_json};
 pub use msgpack::{decode_msgpack, encode_msgpack};
-pub use serde_bridge::{Val, from_value, to_value};
+pub use serde_bridge::{Val, all_unknown, from_value, to_value};
 pub use ty::{ObjectType, Type, TypeJsonError};
 
 /// A cty number. cty numbers are arbitrary-precision; we keep the common
@@ -148,6 +148,14 @@ impl Value {
     /// Convenience for string values.
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
+    }
+    /// A list of strings.
+    pub fn strings<S: AsRef<str>>(xs: impl IntoIterator<Item = S>) -> Value {
+        Value::List(xs.into_iter().map(|x| Value::string(x.as_ref())).collect())
+    }
+    /// A map of strings.
+    pub fn string_map<K: Into<String>, S: Into<String>>(m: impl IntoIterator<Item = (K, S)>) -> Value {
+        Value::Map(m.into_iter().map(|(k, v)| (k.into(), Value::string(v))).collect())
     }
 
     /// True for `Null` (and a null inside a dynamic wrapper).

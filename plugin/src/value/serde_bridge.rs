@@ -48,6 +48,14 @@ impl<T> Val<T> {
     pub fn is_null(&self) -> bool {
         matches!(self, Val::Null)
     }
+    /// Null read as "not known yet": a computed value a prior state has not
+    /// learnt is known after apply, not absent.
+    pub fn or_unknown(self) -> Val<T> {
+        match self {
+            Val::Null => Val::Unknown,
+            v => v,
+        }
+    }
     /// Consumes into an Option, treating unknown as absent.
     pub fn into_option(self) -> Option<T> {
         match self {
@@ -96,6 +104,16 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Val<T> {
         }
         d.deserialize_newtype_struct(VAL_MARKER, V(std::marker::PhantomData))
     }
+}
+
+/// A model with every attribute unknown ("known after apply"): what a plan
+/// says of computed values before the names they derive from are known.
+pub fn all_unknown<T: Serialize + DeserializeOwned + Default>() -> Result<T, ValueError> {
+    let mut v = to_value(&T::default())?;
+    if let Value::Object(m) = &mut v {
+        m.values_mut().for_each(|x| *x = Value::unknown());
+    }
+    from_value(&v)
 }
 
 /// Converts a typed model into a [`Value`].

@@ -24,7 +24,7 @@ use trench_arm::{ArmClient, ArmError, Op, ResourceId};
 use trench_plugin::framework::plan::ReplaceRule;
 use trench_plugin::framework::timeouts::Timeouts;
 use trench_plugin::framework::{Attribute, Block, Ctx, Diagnostics, Nesting, PlanRequest, Schema};
-use trench_plugin::value::{Type, Val, Value, from_value};
+use trench_plugin::value::{Type, Val, Value, all_unknown, from_value};
 
 use super::common::{ArmDiagnostics as _, Azure, Env};
 
@@ -254,6 +254,11 @@ pub struct PlanCx<'a, C: Model> {
 }
 
 impl<C: Model> PlanCx<'_, C> {
+    /// Every computed value unknown: what a plan says before the names the
+    /// ids derive from are known.
+    pub fn all_unknown(&self) -> Result<C::Computed, Diagnostics> {
+        all_unknown().map_err(|e| Diagnostics::error(format!("Planning the {}", C::NOUN), e.to_string()))
+    }
     /// The prior state's computed values, unless creating or replacing.
     pub fn prior_computed(&self) -> Option<C::Computed> {
         if self.req.prior.is_null() || self.replacing { None } else { from_value(&self.req.prior).ok() }
@@ -282,6 +287,39 @@ pub struct ImportCx<'a> {
     /// Names given after `?` in the import id (`name=value&…`), only from
     /// [`Model::IMPORT_OVERRIDES`].
     pub overrides: &'a BTreeMap<String, String>,
+}
+
+impl ImportCx<'_> {
+    /// GETs the object the import id names, and its tags; "`<what>` not
+    /// found" when it does not exist.
+    pub async fn primary(&self, what: &str) -> Result<(Json, BTreeMap<String, String>), Diagnostics> {
+        match self.azure.arm.get(self.op, self.id).await.map_err(|e| e.diagnostics())? {
+            Some(body) => {
+                let tags = super::network::read_tags(&body);
+                Ok((body, tags))
+            }
+            None => Err(Diagnostics::error(format!("{what} not found"), format!("{} does not exist.", self.id.display()))),
+        }
+    }
+
+    /// The environment the object belongs to: its `environment` tag, else
+    /// the last `-` part of its name, if either is a valid environment.
+    pub fn environment_hint(&self, tags: &BTreeMap<String, String>) -> Option<String> {
+        tags.get("environment")
+            .cloned()
+            .or_else(|| self.id.name().rsplit('-').next().map(str::to_owned))
+            .filter(|e| crate::conventions::check_environment(e).is_ok())
+    }
+
+    /// [`Self::environment_hint`], or an error saying neither tells it.
+    pub fn environment(&self, tags: &BTreeMap<String, String>) -> Result<String, Diagnostics> {
+        self.environment_hint(tags).ok_or_else(|| {
+            Diagnostics::error(
+                "Cannot tell the environment",
+                format!("{} has no `environment` tag and its name does not end in one.", self.id.display()),
+            )
+        })
+    }
 }
 
 /// What an import found: a state with the inputs discovered, the spec they
@@ -320,7 +358,7 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// The typed configuration (every attribute possibly null or unknown).
     type Config: DeserializeOwned + Send + Sync;
     /// The computed attributes.
-    type Computed: Serialize + DeserializeOwned + Send;
+    type Computed: Serialize + DeserializeOwned + Default + Send;
 
     /// Who carries `tags_all` (`every object`).
     const TAGGED: &'static str = "every object";
@@ -413,10 +451,10 @@ pub trait Observe: Specs {
     }
     /// True if what was fetched means the composite no longer exists.
     fn gone(spec: &Self::Spec, bodies: &Bodies<Self::Slot>) -> bool;
-    /// The state for what exists: inputs an attribute expresses go back
-    /// into it (keeping the prior's spelling when the meaning is the
-    /// same), and the computed values.
-    fn state_for(prior: &Value, spec: &Self::Spec, bodies: &Bodies<Self::Slot>) -> Result<Value, Diagnostics>;
+    /// Writes back into a state the inputs an attribute expresses, as
+    /// observed (keeping the prior's spelling when the meaning is the same:
+    /// [`merge_inputs`]). The computed values are [`Specs::computed`]'s.
+    fn read_back(state: &mut Value, spec: &Self::Spec, bodies: &Bodies<Self::Slot>) -> Result<(), Diagnostics>;
     /// What differs in ways no input expresses, one line per object: apply repairs it.
     fn drift(spec: &Self::Spec, bodies: &Bodies<Self::Slot>) -> Vec<String>;
     /// Finds an existing composite from its id.
@@ -428,6 +466,15 @@ pub trait Observe: Specs {
 pub trait Composite: Model + Specs + Apply + Observe {}
 
 impl<C: Model + Specs + Apply + Observe> Composite for C {}
+
+/// The state for what exists: `prior` with the observed inputs read back
+/// and the computed values.
+pub fn read_state<C: Observe>(prior: &Value, spec: &C::Spec, bodies: &Bodies<C::Slot>) -> Result<Value, Diagnostics> {
+    let mut state = prior.clone();
+    C::read_back(&mut state, spec, bodies)?;
+    super::common::patch(&mut state, &C::computed(spec, bodies))?;
+    Ok(state)
+}
 
 /// GETs the objects in parallel; the bodies of those that exist.
 pub async fn get_all<S: Ord + Clone + Send>(arm: &ArmClient, op: &Op, objects: Vec<(ResourceId, S)>) -> Result<Bodies<S>, ArmError> {
@@ -569,6 +616,20 @@ impl<'a> Defaults<'a> {
             self.planned.insert(attr.to_owned(), v);
         }
     }
+}
+
+impl Defaults<'_> {
+    /// Sets `attr` to what `derive` makes of a known input: unknown until
+    /// that input is known, or when nothing can be derived from it.
+    pub fn derived<T>(&mut self, attr: &str, input: &Val<T>, derive: impl FnOnce(&T) -> Option<Value>) {
+        self.set(attr, input.known().and_then(derive).unwrap_or_else(Value::unknown));
+    }
+}
+
+/// A computed value kept from the prior state; unknown when the prior has
+/// none yet (create, or a value not learnt).
+pub fn kept<C, T: Clone>(prior: Option<&C>, pick: impl Fn(&C) -> &Val<T>) -> Val<T> {
+    prior.map_or(Val::Unknown, |p| pick(p).clone().or_unknown())
 }
 
 /// A conventional name as a planned value: unknown until what it is made

@@ -260,7 +260,7 @@ async fn read<C: Composite>(ctx: &Ctx, state: &Value) -> Result<Value, Diagnosti
 /// What a refresh makes of the bodies: the state for them, with `drift`,
 /// `tags_all` and `api_versions`.
 pub fn observed<C: Composite>(prior: &Value, spec: &C::Spec, bodies: &Bodies<C::Slot>) -> Result<Value, Diagnostics> {
-    bookkept::<C>(C::state_for(prior, spec, bodies)?, spec, C::drift(spec, bodies))
+    bookkept::<C>(super::composite::read_state::<C>(prior, spec, bodies)?, spec, C::drift(spec, bodies))
 }
 
 /// The attributes every composite has, set on a state.

@@ -45,7 +45,8 @@ pub fn role_name(guid: &str) -> Option<&'static str> {
 
 /// The full role definition id in a subscription.
 pub fn role_definition_id(subscription: &str, role: &str) -> Option<String> {
-    role_guid(role).map(|g| format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{g}"))
+    role_guid(role)
+        .map(|g| trench_arm::ResourceId::subscription(subscription).extension("Microsoft.Authorization", "roleDefinitions", &g).to_string())
 }
 
 /// A stable assignment name (a UUID v5) for principal + role on a scope;
@@ -70,5 +71,9 @@ mod tests {
         assert_eq!(a, assignment_name("/subscriptions/x/resourcegroups/rg", "P", "G"));
         assert_ne!(a, assignment_name("/subscriptions/x/resourcegroups/rg", "q", "g"));
         assert_eq!(a.len(), 36);
+        assert_eq!(
+            role_definition_id("s1", "AcrPull").as_deref(),
+            Some("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d")
+        );
     }
 }

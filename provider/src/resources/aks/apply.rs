@@ -1,8 +1,7 @@
 //! Creating, updating and deleting the cluster, its pools, the kubelet's
 //! AcrPull and the control-plane diagnostic setting.
 
-use crate::resources::common;
-use crate::resources::composite::{Apply, Bodies, Deletion, Observe as _, Specs as _};
+use crate::resources::composite::{Apply, Bodies, Deletion};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use trench_plugin::value::Value;
 use super::PrivateAks;
 use super::spec::{AksIds, AksSpec, Pool, Slot, acr_pull, profiles};
 use crate::resources::common::Azure;
-use crate::resources::composite::{Failure, Run, str_at};
+use crate::resources::composite::{Failure, Run, read_state, str_at};
 
 /// How long a fresh kubelet identity may take to replicate to ARM.
 const PRINCIPAL_REPLICATION: Duration = Duration::from_secs(120);
@@ -258,10 +257,6 @@ impl Apply for PrivateAks {
 
     /// The cluster as Azure now reports it (an autoscaled pool's count, say).
     fn applied(planned: &Value, spec: &AksSpec, bodies: &Bodies<Slot>) -> Result<Value, Diagnostics> {
-        let mut state = planned.clone();
-        common::patch(&mut state, &Self::computed(spec, bodies))?;
-        let mut state = Self::state_for(&state, spec, bodies)?;
-        common::patch(&mut state, &Self::computed(spec, bodies))?;
-        Ok(state)
+        read_state::<Self>(planned, spec, bodies)
     }
 }

@@ -28,7 +28,7 @@ use trench_plugin::value::{Type, Val, Value};
 
 use crate::conventions::names;
 use crate::resources::common::{self, ArmDiagnostics as _};
-use crate::resources::composite::{Defaults, Model, PlanCx, named};
+use crate::resources::composite::{Defaults, Model, PlanCx, kept, named};
 
 /// The composite.
 pub struct PrivateAks;
@@ -305,9 +305,7 @@ impl Model for PrivateAks {
         }
         let prior_comp = cx.prior_computed();
         let planned = &cx.planned;
-        let keep = |f: fn(&AksComputed) -> &Val<String>| {
-            prior_comp.as_ref().map(|p| f(p).clone()).filter(|v| !v.is_null()).unwrap_or(Val::Unknown)
-        };
+        let keep = |f: fn(&AksComputed) -> &Val<String>| kept(prior_comp.as_ref(), f);
         let mut computed = AksComputed {
             oidc_issuer_url: keep(|c| &c.oidc_issuer_url),
             kubelet_identity_object_id: keep(|c| &c.kubelet_identity_object_id),

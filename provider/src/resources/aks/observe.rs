@@ -14,8 +14,8 @@ use trench_plugin::value::{Number, Value};
 use super::PrivateAks;
 use super::spec::{AksIds, AksSpec, Pool, Slot, acr_pull, flatten, profiles};
 use crate::resources::common::{self, ArmDiagnostics as _, Azure};
-use crate::resources::composite::{Bodies, ImportCx, Imported, merge_inputs, null_state, same_meaning, str_at};
-use crate::resources::network::{read_tags, tag_drift};
+use crate::resources::composite::{Bodies, ImportCx, Imported, merge_inputs, null_state, read_state, same_meaning, str_at};
+use crate::resources::network::tag_drift;
 use crate::resources::roles;
 
 /// The value to keep: the prior's when it is the same or both are empty.
@@ -39,8 +39,8 @@ fn pool_value(pool: &Pool, count: Option<i64>, prior: Option<&Value>) -> Value {
         ("node_count", num(count)),
         ("min_count", num(min)),
         ("max_count", num(max)),
-        ("labels", Value::Map(pool.labels.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect())),
-        ("taints", Value::List(pool.taints.iter().map(Value::string).collect())),
+        ("labels", Value::string_map(&pool.labels)),
+        ("taints", Value::strings(&pool.taints)),
     ];
     Value::Object(observed.into_iter().map(|(k, v)| (k.to_owned(), keep_or(prior.and_then(|p| p.get_attr(k)), v))).collect())
 }
@@ -112,14 +112,12 @@ impl Observe for PrivateAks {
     }
 
     /// State for what exists: inputs an attribute expresses are read back.
-    fn state_for(prior: &Value, spec: &AksSpec, b: &Bodies<Slot>) -> Result<Value, Diagnostics> {
-        let mut state = prior.clone();
+    fn read_back(state: &mut Value, spec: &AksSpec, b: &Bodies<Slot>) -> Result<(), Diagnostics> {
         if let Some(c) = b.get(&Slot::Cluster) {
             let seen = flatten(spec, b);
-            let groups =
-                if seen.admin_groups.is_empty() { Value::Null } else { Value::List(seen.admin_groups.iter().map(Value::string).collect()) };
+            let groups = if seen.admin_groups.is_empty() { Value::Null } else { Value::strings(&seen.admin_groups) };
             merge_inputs(
-                &mut state,
+                state,
                 [
                     ("sku_tier", Value::string(&seen.sku_tier)),
                     ("log_analytics_workspace_id", seen.law.as_deref().map(Value::string).unwrap_or(Value::Null)),
@@ -128,7 +126,7 @@ impl Observe for PrivateAks {
             );
             let counts: BTreeMap<String, Option<i64>> =
                 profiles(c).into_iter().map(|(n, p)| (n, p.get("count").and_then(Json::as_i64))).collect();
-            if let Value::Object(m) = &mut state {
+            if let Value::Object(m) = state {
                 // An out-of-band upgrade shows as a version change (downgrades are
                 // refused by AKS); an unpinned version follows AKS silently.
                 if spec.kubernetes_version.is_some()
@@ -160,8 +158,7 @@ impl Observe for PrivateAks {
                 m.insert("node_pools".into(), node_pools);
             }
         }
-        common::patch(&mut state, &Self::computed(spec, b))?;
-        Ok(state)
+        Ok(())
     }
 
     fn drift(spec: &AksSpec, b: &Bodies<Slot>) -> Vec<String> {
@@ -169,24 +166,10 @@ impl Observe for PrivateAks {
     }
 
     async fn import(cx: &ImportCx<'_>) -> Result<Imported<Self>, Diagnostics> {
-        let fail = |s: &str, d: String| Err(Diagnostics::error(s, d));
         let (azure, op, cid) = (cx.azure, cx.op, cx.id);
-        let Some(cluster) = azure.arm.get(op, cid).await.map_err(|e| e.diagnostics())? else {
-            return fail("Cluster not found", format!("{} does not exist.", cid.display()));
-        };
-        let tags = read_tags(&cluster);
+        let (cluster, tags) = cx.primary("Cluster").await?;
+        let env = cx.environment(&tags)?;
         let name = cid.name().to_owned();
-        let Some(env) = tags
-            .get("environment")
-            .cloned()
-            .or_else(|| name.rsplit('-').next().map(str::to_owned))
-            .filter(|e| crate::conventions::check_environment(e).is_ok())
-        else {
-            return fail(
-                "Cannot tell the environment",
-                format!("{} has no `environment` tag and its name does not end in one.", cid.display()),
-            );
-        };
         let kubelet = str_at(&cluster, "/properties/identityProfile/kubeletidentity/objectId").unwrap_or("").to_owned();
         // The kubelet's AcrPull names the registry.
         let sub = trench_arm::ResourceId::subscription(&cid.subscription);
@@ -233,7 +216,7 @@ impl Observe for PrivateAks {
         m.insert("dns_service_ip".into(), Value::string(&seen.dns_service_ip));
         m.insert("pod_cidr".into(), Value::string(&seen.pod_cidr));
         // A first pass fills the inputs the cluster expresses; the driver's read is the second.
-        let state = Self::state_for(&Value::Object(m.clone()), &skeleton_spec(&Value::Object(m))?, &first)?;
+        let state = read_state::<Self>(&Value::Object(m.clone()), &skeleton_spec(&Value::Object(m))?, &first)?;
         let spec = skeleton_spec(&state)?;
         let bodies = Self::fetch(azure, op, &spec).await.map_err(|e| e.diagnostics())?;
         Ok(Imported { state, spec, bodies, warnings: Diagnostics::new() })

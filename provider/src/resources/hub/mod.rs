@@ -197,14 +197,8 @@ impl Model for Hub {
         d.set("firewall_sku_tier", Value::string(DEFAULT_SKU_TIER));
         d.set("threat_intel_mode", Value::string(DEFAULT_THREAT_INTEL));
         d.set("egress_mode", Value::string("strict"));
-        d.set("egress_source_addresses", Value::List(DEFAULT_EGRESS_SOURCES.iter().map(|s| Value::string(*s)).collect()));
-        let subnets = match &cfg.address_space {
-            Val::Known(space) => default_subnets(space)
-                .map(|s| Value::Map(s.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
-                .unwrap_or_else(Value::unknown),
-            _ => Value::unknown(),
-        };
-        d.set("subnets", subnets);
+        d.set("egress_source_addresses", Value::strings(DEFAULT_EGRESS_SOURCES));
+        d.derived("subnets", &cfg.address_space, |space| default_subnets(space).map(Value::string_map));
         if let Some(Value::Object(j)) = d.planned.get_mut("jump_host") {
             for (k, v) in [
                 ("size", Value::string(DEFAULT_JUMP_SIZE)),
@@ -248,12 +242,7 @@ impl Model for Hub {
                 computed.jump_host_id = if planned_cfg.jump_host.is_null() { Val::Null } else { Val::Known(ids.vm_id().to_string()) };
             }
             _ => {
-                computed.id = Val::Unknown;
-                computed.resource_group_id = Val::Unknown;
-                computed.firewall_id = Val::Unknown;
-                computed.firewall_policy_id = Val::Unknown;
-                computed.public_ip_id = Val::Unknown;
-                computed.subnet_ids = Val::Unknown;
+                computed = cx.all_unknown()?;
                 computed.jump_host_id = if planned_cfg.jump_host.is_null() { Val::Null } else { Val::Unknown };
             }
         }
@@ -265,40 +254,17 @@ impl Model for Hub {
         let fw_same = unchanged(prior_cfg.as_ref(), &planned_cfg, fw_key);
         let pip_same = unchanged(prior_cfg.as_ref(), &planned_cfg, |c| c.public_ip_name.clone());
         let jump_same = unchanged(prior_cfg.as_ref(), &planned_cfg, jump_key);
-        computed.firewall_private_ip = if fw_same { prior.firewall_private_ip.clone() } else { Val::Unknown };
-        computed.firewall_public_ip = if pip_same && fw_same { prior.firewall_public_ip.clone() } else { Val::Unknown };
         let has_jump = !planned_cfg.jump_host.is_null();
         let public = match &planned_cfg.jump_host {
             Val::Known(j) => j.public_ip.known().copied().unwrap_or(true),
             _ => true,
         };
-        computed.jump_host_private_ip = if !has_jump {
-            Val::Null
-        } else if jump_same {
-            prior.jump_host_private_ip.clone()
-        } else {
-            Val::Unknown
-        };
-        computed.jump_host_public_ip = if !has_jump || !public {
-            Val::Null
-        } else if jump_same {
-            prior.jump_host_public_ip.clone()
-        } else {
-            Val::Unknown
-        };
-        // Null from an empty prior means "not known yet", not "none".
-        if computed.firewall_private_ip.is_null() {
-            computed.firewall_private_ip = Val::Unknown;
-        }
-        if computed.firewall_public_ip.is_null() {
-            computed.firewall_public_ip = Val::Unknown;
-        }
-        if has_jump && computed.jump_host_private_ip.is_null() {
-            computed.jump_host_private_ip = Val::Unknown;
-        }
-        if has_jump && public && computed.jump_host_public_ip.is_null() {
-            computed.jump_host_public_ip = Val::Unknown;
-        }
+        // Null in the prior means "not learnt yet", not "none".
+        let keep_if = |same: bool, v: &Val<String>| if same { v.clone().or_unknown() } else { Val::Unknown };
+        computed.firewall_private_ip = keep_if(fw_same, &prior.firewall_private_ip);
+        computed.firewall_public_ip = keep_if(pip_same && fw_same, &prior.firewall_public_ip);
+        computed.jump_host_private_ip = if has_jump { keep_if(jump_same, &prior.jump_host_private_ip) } else { Val::Null };
+        computed.jump_host_public_ip = if has_jump && public { keep_if(jump_same, &prior.jump_host_public_ip) } else { Val::Null };
 
         // Changes Azure can only make by recreating a child, said up front.
         if let Some(p) = &prior_cfg {

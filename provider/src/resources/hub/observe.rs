@@ -4,7 +4,7 @@
 //! `drift` line that apply repairs. Import discovers the children from the
 //! VNet's own back-references.
 
-use crate::resources::composite::{Model as _, Observe, Specs as _};
+use crate::resources::composite::{Model as _, Observe};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 
@@ -90,26 +90,24 @@ impl Observe for Hub {
     /// The state value for what was observed. Inputs that mean the same as the
     /// prior state keep the prior's spelling (so `[]` vs null or list order
     /// never shows as a change).
-    fn state_for(prior: &Value, spec: &HubSpec, b: &Bodies<Slot>) -> Result<Value, Diagnostics> {
+    fn read_back(state: &mut Value, spec: &HubSpec, b: &Bodies<Slot>) -> Result<(), Diagnostics> {
         let seen = flatten(spec, b);
-        let mut state = prior.clone();
-        let list = |xs: &[String]| Value::List(xs.iter().map(Value::string).collect());
         merge_inputs(
-            &mut state,
+            state,
             [
                 ("location", Value::string(&seen.location)),
-                ("address_space", list(&seen.address_space)),
-                ("subnets", Value::Map(seen.subnets.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect())),
+                ("address_space", Value::strings(&seen.address_space)),
+                ("subnets", Value::string_map(&seen.subnets)),
                 ("firewall_sku_tier", Value::string(&seen.firewall_sku_tier)),
                 ("threat_intel_mode", Value::string(&seen.threat_intel_mode)),
                 ("egress_mode", to_value(&seen.egress_mode)?),
-                ("egress_source_addresses", list(&seen.egress_sources)),
+                ("egress_source_addresses", Value::strings(&seen.egress_sources)),
                 ("application_rules", to_value(&seen.application_rules)?),
                 ("network_rules", to_value(&seen.network_rules)?),
-                ("admin_cidrs", list(&seen.admin_cidrs)),
+                ("admin_cidrs", Value::strings(&seen.admin_cidrs)),
             ],
         );
-        if let (Some(j), Value::Object(m)) = (&seen.jump_host, &mut state)
+        if let (Some(j), Value::Object(m)) = (&seen.jump_host, state)
             && let Some(Value::Object(pj)) = m.get_mut("jump_host")
         {
             pj.insert("size".into(), Value::string(&j.size));
@@ -117,8 +115,7 @@ impl Observe for Hub {
             pj.insert("ssh_public_key".into(), Value::string(&j.ssh_public_key));
             pj.insert("public_ip".into(), Value::Bool(j.public_ip));
         }
-        common::patch(&mut state, &Self::computed(spec, b))?;
-        Ok(state)
+        Ok(())
     }
 
     fn drift(spec: &HubSpec, b: &Bodies<Slot>) -> Vec<String> {
@@ -128,23 +125,10 @@ impl Observe for Hub {
     async fn import(cx: &ImportCx<'_>) -> Result<Imported<Self>, Diagnostics> {
         let fail = |summary: &str, detail: String| Err(Diagnostics::error(summary, detail));
         let (azure, op, vnet_id) = (cx.azure, cx.op, cx.id);
-        let Some(vnet) = azure.arm.get(op, vnet_id).await.map_err(|e| e.diagnostics())? else {
-            return fail("Hub not found", format!("{} does not exist.", vnet_id.display()));
-        };
+        let (vnet, tags) = cx.primary("Hub").await?;
+        let env = cx.environment(&tags)?;
         let rg = vnet_id.resource_group.clone().unwrap_or_default();
-        let tags = crate::resources::network::read_tags(&vnet);
         let vnet_name = vnet_id.name().to_owned();
-        let env = tags
-            .get("environment")
-            .cloned()
-            .or_else(|| vnet_name.rsplit('-').next().map(str::to_owned))
-            .filter(|e| crate::conventions::check_environment(e).is_ok());
-        let Some(env) = env else {
-            return fail(
-                "Cannot tell the environment",
-                format!("{} has no `environment` tag and its name does not end in one.", vnet_id.display()),
-            );
-        };
         // The VNet's subnets point at what uses them.
         let backref = |subnet: &str, ty: &str| -> Option<ResourceId> {
             vnet.pointer("/properties/subnets")?
@@ -236,7 +220,7 @@ impl Observe for Hub {
             m.insert("firewall_policy_name".into(), Value::string(&spec.ids.names.firewall_policy));
             m.insert("public_ip_name".into(), Value::string(&spec.ids.names.public_ip));
             if !all_user.is_empty() {
-                m.insert("tags".into(), Value::Map(all_user.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect()));
+                m.insert("tags".into(), Value::string_map(&all_user));
             }
             if spec.jump_host.is_some() {
                 m.insert("jump_host".into(), Value::Object(BTreeMap::new()));

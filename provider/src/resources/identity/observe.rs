@@ -7,7 +7,7 @@
 //! listing them and the assignments by listing the principal's.
 
 use crate::resources::common::Azure;
-use crate::resources::composite::{Model as _, Observe, Specs as _};
+use crate::resources::composite::{Model as _, Observe};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 
@@ -21,7 +21,7 @@ use super::WorkloadIdentity;
 use super::spec::{self, IdentitySpec, RoleAssignment, ServiceAccount, Slot, audiences, flatten};
 use crate::resources::common::{self, ArmDiagnostics as _};
 use crate::resources::composite::{Bodies, ImportCx, Imported, get_all, null_state, str_at};
-use crate::resources::network::{read_tags, tag_drift};
+use crate::resources::network::tag_drift;
 use crate::resources::roles;
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
@@ -70,10 +70,9 @@ impl Observe for WorkloadIdentity {
     }
 
     /// The state value for what was observed.
-    fn state_for(prior: &Value, spec: &IdentitySpec, b: &Bodies<Slot>) -> Result<Value, Diagnostics> {
+    fn read_back(state: &mut Value, spec: &IdentitySpec, b: &Bodies<Slot>) -> Result<(), Diagnostics> {
         let seen = flatten(spec, b);
-        let mut state = prior.clone();
-        if let Value::Object(m) = &mut state {
+        if let Value::Object(m) = state {
             if !m.get("location").and_then(Value::as_str).is_some_and(|l| l.eq_ignore_ascii_case(&seen.location)) {
                 m.insert("location".into(), Value::string(&seen.location));
             }
@@ -91,8 +90,7 @@ impl Observe for WorkloadIdentity {
                 m.insert("audiences".into(), to_value(&seen.audiences)?);
             }
         }
-        common::patch(&mut state, &Self::computed(spec, b))?;
-        Ok(state)
+        Ok(())
     }
 
     fn drift(spec: &IdentitySpec, b: &Bodies<Slot>) -> Vec<String> {
@@ -133,17 +131,9 @@ impl Observe for WorkloadIdentity {
         let fail = |s: &str, d: String| Err(Diagnostics::error(s, d));
         let (azure, op, uai) = (cx.azure, cx.op, cx.id);
         let arm = &*azure.arm;
-        let Some(identity) = arm.get(op, uai).await.map_err(|e| e.diagnostics())? else {
-            return fail("Identity not found", format!("{} does not exist.", uai.display()));
-        };
-        let tags = read_tags(&identity);
+        let (identity, tags) = cx.primary("Identity").await?;
         let name = uai.name().to_owned();
-        let env = tags
-            .get("environment")
-            .cloned()
-            .or_else(|| name.rsplit('-').next().map(str::to_owned))
-            .filter(|e| crate::conventions::check_environment(e).is_ok());
-        let Some((env, workload)) = env.and_then(|e| workload_of(&name, &e).map(|w| (e, w))) else {
+        let Some((env, workload)) = cx.environment_hint(&tags).and_then(|e| workload_of(&name, &e).map(|w| (e, w))) else {
             return fail(
                 "Not a trench workload identity",
                 format!("{} is not named trench-<name>-id-<env>, so its workload name and environment cannot be told.", uai.display()),
@@ -242,7 +232,7 @@ impl Observe for WorkloadIdentity {
             skeleton.insert("role_assignments".into(), as_set(ras));
         }
         if !user_tags.is_empty() {
-            skeleton.insert("tags".into(), Value::Map(user_tags.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect()));
+            skeleton.insert("tags".into(), Value::string_map(&user_tags));
         }
         let mut bodies: Bodies<Slot> = credentials.into_iter().map(|(sa, f)| (Slot::Credential(sa), f)).collect();
         bodies.insert(Slot::Identity, identity);

@@ -65,7 +65,7 @@ fn is_credential_name(s: &str) -> bool {
 }
 
 fn check_issuer(url: &str) -> Result<(), String> {
-    let u = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e}); use trench_private_aks.<name>.oidc_issuer_url."))?;
+    let u = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e}); use trench_private_aks.<name>.oidc_issuer_url."))?;
     if u.scheme() != "https" || u.host_str().is_none_or(str::is_empty) {
         return Err(format!("{url:?}: Entra ID only trusts https issuers; use trench_private_aks.<name>.oidc_issuer_url."));
     }

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::resources::composite::{Defaults, Model, PlanCx, Specs as _};
+use crate::resources::composite::{Defaults, Model, PlanCx, Specs as _, kept};
 use spec::{BundleNames, BundleSpec};
 use trench_arm::ResourceId;
 use trench_plugin::framework::timeouts::Timeouts;
@@ -364,8 +364,15 @@ impl Model for PaasBundle {
             ));
         }
         let prior_comp = cx.prior_computed();
-        let keep = |f: fn(&BundleComputed) -> &Val<String>| {
-            prior_comp.as_ref().map(|p| f(p).clone()).filter(|v| !v.is_null()).unwrap_or(Val::Unknown)
+        let keep = |f: fn(&BundleComputed) -> &Val<String>| kept(prior_comp.as_ref(), f);
+        let planned = &cx.planned;
+        let spec = PaasBundle::spec_from(&cx.azure.env, planned)
+            .ok()
+            .filter(|_| ID_INPUTS.iter().all(|a| planned.get_attr(a).is_none_or(Value::is_wholly_known)));
+        // Ids are unknown while a name they derive from is.
+        let base = match spec {
+            Some(_) => BundleComputed::default(),
+            None => cx.all_unknown()?,
         };
         let mut computed = BundleComputed {
             acr_login_server: keep(|c| &c.acr_login_server),
@@ -373,51 +380,26 @@ impl Model for PaasBundle {
             postgresql_fqdn: keep(|c| &c.postgresql_fqdn),
             service_bus_endpoint: keep(|c| &c.service_bus_endpoint),
             log_analytics_workspace_customer_id: keep(|c| &c.log_analytics_workspace_customer_id),
-            ..BundleComputed::default()
+            ..base
         };
-        let planned = &cx.planned;
-        match PaasBundle::spec_from(&cx.azure.env, planned) {
-            Ok(spec) if ID_INPUTS.iter().all(|a| planned.get_attr(a).is_none_or(Value::is_wholly_known)) => {
-                planned_ids(&spec, &mut computed);
-                computed.cosmos_db_endpoint = if spec.cosmos { keep(|c| &c.cosmos_db_endpoint) } else { Val::Null };
-                // Endpoint IPs survive unless an endpoint is added, removed,
-                // moved or recreated (drift on an endpoint).
-                let mut wanted: Vec<&str> = spec.targets().iter().map(|t| t.key()).collect();
-                let endpoint_drift = cx.prior_drift().iter().any(|l| l.starts_with("Private Endpoint"));
-                wanted.sort_unstable();
-                computed.private_endpoint_ips = match &prior_comp {
-                    Some(p)
-                        if req.prior.get_attr("private_endpoint_subnet_id") == planned.get_attr("private_endpoint_subnet_id")
-                            && !endpoint_drift
-                            && p.private_endpoint_ips.known().is_some_and(|m| m.keys().map(String::as_str).eq(wanted.iter().copied())) =>
-                    {
-                        p.private_endpoint_ips.clone()
-                    }
-                    _ => Val::Unknown,
-                };
-            }
-            _ => {
-                // Something the names depend on is known only after apply.
-                for v in [
-                    &mut computed.id,
-                    &mut computed.key_vault_id,
-                    &mut computed.data_resource_group_id,
-                    &mut computed.acr_id,
-                    &mut computed.postgresql_id,
-                    &mut computed.service_bus_id,
-                    &mut computed.log_analytics_workspace_id,
-                    &mut computed.storage_account_id,
-                    &mut computed.state_container_id,
-                    &mut computed.cosmos_db_id,
-                    &mut computed.cosmos_db_endpoint,
-                ] {
-                    *v = Val::Unknown;
+        if let Some(spec) = spec {
+            planned_ids(&spec, &mut computed);
+            computed.cosmos_db_endpoint = if spec.cosmos { keep(|c| &c.cosmos_db_endpoint) } else { Val::Null };
+            // Endpoint IPs survive unless an endpoint is added, removed,
+            // moved or recreated (drift on an endpoint).
+            let mut wanted: Vec<&str> = spec.targets().iter().map(|t| t.key()).collect();
+            let endpoint_drift = cx.prior_drift().iter().any(|l| l.starts_with("Private Endpoint"));
+            wanted.sort_unstable();
+            computed.private_endpoint_ips = match &prior_comp {
+                Some(p)
+                    if req.prior.get_attr("private_endpoint_subnet_id") == planned.get_attr("private_endpoint_subnet_id")
+                        && !endpoint_drift
+                        && p.private_endpoint_ips.known().is_some_and(|m| m.keys().map(String::as_str).eq(wanted.iter().copied())) =>
+                {
+                    p.private_endpoint_ips.clone()
                 }
-                computed.postgresql_database_ids = Val::Unknown;
-                computed.service_bus_queue_ids = Val::Unknown;
-                computed.private_dns_zone_ids = Val::Unknown;
-                computed.private_endpoint_ips = Val::Unknown;
-            }
+                _ => Val::Unknown,
+            };
         }
         Ok(computed)
     }

@@ -17,7 +17,7 @@ use super::spec::{BundleIds, BundleSpec, Slot, Target, bundle_names, flatten, wa
 use super::{BundleConfig, PG_SYSTEM_DATABASES, PaasBundle};
 use crate::resources::common::{self, ArmDiagnostics as _};
 use crate::resources::composite::{Bodies, ImportCx, Imported, merge_inputs, null_state, str_at};
-use crate::resources::network::{read_tags, tag_drift};
+use crate::resources::network::tag_drift;
 
 fn without_tags(mut j: Json) -> Json {
     if let Some(o) = j.as_object_mut() {
@@ -81,12 +81,11 @@ impl Observe for PaasBundle {
     }
 
     /// The state value for what was observed.
-    fn state_for(prior: &Value, spec: &BundleSpec, b: &Bodies<Slot>) -> Result<Value, Diagnostics> {
+    fn read_back(state: &mut Value, spec: &BundleSpec, b: &Bodies<Slot>) -> Result<(), Diagnostics> {
         let seen = flatten(spec, b);
-        let mut state = prior.clone();
         let num = |n: i64| Value::Number(Number::Int(n));
         merge_inputs(
-            &mut state,
+            state,
             [
                 ("location", Value::string(&seen.location)),
                 ("private_endpoint_subnet_id", Value::string(seen.endpoint_subnet.to_string())),
@@ -111,8 +110,7 @@ impl Observe for PaasBundle {
                 ("log_analytics_retention_days", num(seen.law_retention_days)),
             ],
         );
-        common::patch(&mut state, &Self::computed(spec, b))?;
-        Ok(state)
+        Ok(())
     }
 
     fn drift(spec: &BundleSpec, b: &Bodies<Slot>) -> Vec<String> {
@@ -123,22 +121,8 @@ impl Observe for PaasBundle {
         let fail = |summary: &str, detail: String| Err(Diagnostics::error(summary, detail));
         let (azure, vault_id, op) = (cx.azure, cx.id, cx.op);
         let arm = &*azure.arm;
-        let vault = match arm.get(op, vault_id).await.map_err(|e| e.diagnostics())? {
-            Some(v) => v,
-            None => return fail("Bundle not found", format!("{} does not exist.", vault_id.display())),
-        };
-        let tags = read_tags(&vault);
-        let env = tags
-            .get("environment")
-            .cloned()
-            .or_else(|| vault_id.name().rsplit('-').next().map(str::to_owned))
-            .filter(|e| crate::conventions::check_environment(e).is_ok());
-        let Some(env) = env else {
-            return fail(
-                "Cannot tell the environment",
-                format!("{} has no `environment` tag and its name does not end in one.", vault_id.display()),
-            );
-        };
+        let (vault, tags) = cx.primary("Bundle").await?;
+        let env = cx.environment(&tags)?;
         // A configuration value holding the names this bundle uses.
         let mut skeleton = null_state(&PaasBundle::schema());
         skeleton.insert("environment".into(), Value::string(&env));
@@ -202,7 +186,7 @@ impl Observe for PaasBundle {
         // User tags: what is on the vault beyond trench's and the provider's.
         let user_tags = common::user_tags(&tags, &azure.env.default_tags, &env);
         if !user_tags.is_empty() {
-            skeleton.insert("tags".into(), Value::Map(user_tags.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect()));
+            skeleton.insert("tags".into(), Value::string_map(&user_tags));
         }
         let state = Value::Object(skeleton);
         let spec = PaasBundle::spec_from(&azure.env, &state)?;

@@ -138,13 +138,7 @@ impl Model for Spoke {
         d.set("vnet_name", named(defaults.as_ref(), |n| &n.vnet));
         d.set("route_table_name", named(defaults.as_ref(), |n| &n.route_table));
         d.set("route_table_subnets", Value::List(vec![Value::string(NODES_SUBNET)]));
-        let subnets = match &cfg.address_space {
-            Val::Known(space) => default_subnets(space)
-                .map(|s| Value::Map(s.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
-                .unwrap_or_else(Value::unknown),
-            _ => Value::unknown(),
-        };
-        d.set("subnets", subnets);
+        d.derived("subnets", &cfg.address_space, |space| default_subnets(space).map(Value::string_map));
     }
 
     async fn plan(cx: &mut PlanCx<'_, Self>) -> Result<SpokeComputed, Diagnostics> {
@@ -165,14 +159,7 @@ impl Model for Spoke {
                     None => Val::Unknown,
                 };
             }
-            _ => {
-                computed.id = Val::Unknown;
-                computed.resource_group_id = Val::Unknown;
-                computed.route_table_id = Val::Unknown;
-                computed.hub_to_spoke_peering_id = Val::Unknown;
-                computed.spoke_to_hub_peering_id = Val::Unknown;
-                computed.subnet_ids = Val::Unknown;
-            }
+            _ => computed = cx.all_unknown()?,
         }
         // "Connected" once both sides exist; a fresh or repaired spoke shows it after apply.
         let clean = cx.prior_drift().is_empty();

@@ -14,7 +14,7 @@ use super::{NODES_SUBNET, Spoke};
 use crate::conventions::names;
 use crate::resources::common::{self, ArmDiagnostics as _, Azure};
 use crate::resources::composite::{Bodies, ImportCx, Imported, get_all, merge_inputs, null_state, presence_drift, str_at};
-use crate::resources::network::{read_space, read_subnets, read_tags, same};
+use crate::resources::network::{read_space, read_subnets, same};
 
 fn peering_drift(what: String, p: Option<&Json>, remote: &ResourceId, out: &mut Vec<String>) {
     match p {
@@ -83,22 +83,19 @@ impl Observe for Spoke {
     }
 
     /// State for what was observed; inputs Azure can express are read back.
-    fn state_for(prior: &Value, spec: &SpokeSpec, b: &Bodies<Slot>) -> Result<Value, Diagnostics> {
+    fn read_back(state: &mut Value, spec: &SpokeSpec, b: &Bodies<Slot>) -> Result<(), Diagnostics> {
         let seen = flatten(spec, b);
-        let mut state = prior.clone();
-        let list = |xs: &[String]| Value::List(xs.iter().map(Value::string).collect());
         merge_inputs(
-            &mut state,
+            state,
             [
-                ("address_space", list(&seen.address_space)),
-                ("subnets", Value::Map(seen.subnets.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect())),
-                ("route_table_subnets", list(&seen.route_table_subnets)),
+                ("address_space", Value::strings(&seen.address_space)),
+                ("subnets", Value::string_map(&seen.subnets)),
+                ("route_table_subnets", Value::strings(&seen.route_table_subnets)),
                 ("location", seen.location.as_deref().map(Value::string).unwrap_or(Value::Null)),
                 ("firewall_private_ip", Value::string(&seen.firewall_private_ip)),
             ],
         );
-        common::patch(&mut state, &Self::computed(spec, b))?;
-        Ok(state)
+        Ok(())
     }
 
     fn drift(spec: &SpokeSpec, b: &Bodies<Slot>) -> Vec<String> {
@@ -108,14 +105,11 @@ impl Observe for Spoke {
     async fn import(cx: &ImportCx<'_>) -> Result<Imported<Self>, Diagnostics> {
         let fail = |s: &str, d: String| Err(Diagnostics::error(s, d));
         let (azure, op, vnet_id) = (cx.azure, cx.op, cx.id);
-        let Some(vnet) = azure.arm.get(op, vnet_id).await.map_err(|e| e.diagnostics())? else {
-            return fail("Spoke not found", format!("{} does not exist.", vnet_id.display()));
-        };
-        let tags = read_tags(&vnet);
+        let (vnet, tags) = cx.primary("Spoke").await?;
+        let env = cx.environment(&tags)?;
         let vname = vnet_id.name().to_owned();
         // trench-<name>-vnet-<env>
         let parts: Vec<&str> = vname.split('-').collect();
-        let env = tags.get("environment").cloned().or_else(|| parts.last().map(|s| (*s).to_owned())).unwrap_or_default();
         let svc =
             if parts.len() == 4 && parts[0] == "trench" && parts[2] == "vnet" { parts[1].to_owned() } else { names::DEFAULT_SPOKE.into() };
         let defaults = names::spoke(&svc, &env);
@@ -167,7 +161,7 @@ impl Observe for Spoke {
             skeleton.insert("hub_address_space".into(), Value::List(read_space(h).into_iter().map(Value::String).collect()));
         }
         if !user_tags.is_empty() {
-            skeleton.insert("tags".into(), Value::Map(user_tags.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect()));
+            skeleton.insert("tags".into(), Value::string_map(&user_tags));
         }
         let mut state = Value::Object(skeleton);
         let ids = SpokeIds { subscription: vnet_id.subscription.clone(), names, hub };
