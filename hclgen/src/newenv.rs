@@ -30,9 +30,12 @@ pub fn estate_toml(env: &str, from: &crate::estate::Estate) -> String {
     for (k, v) in &from.tags {
         let _ = writeln!(t, "{} = {v:?}", if k.contains('-') { format!("{k:?}") } else { k.clone() });
     }
+    // The bundle's state storage, which the backend points at.
+    let state = trench_conventions::names::bundle(env);
     let _ = write!(
         t,
-        "\n# State in Azure Storage with Entra ID auth and blob-lease locking (ops/runbooks/bootstrap-oidc-and-state.md).\n[backend]\ntype = \"azurerm\"\nresource_group_name = \"rg-trench-core-{env}\"\nstorage_account_name = \"trenchtfstatecore{env}\"\ncontainer_name = \"tfstate\"\nkey = \"{env}.terraform.tfstate\"\nuse_oidc = true\n"
+        "\n# State in Azure Storage with Entra ID auth and blob-lease locking (ops/runbooks/bootstrap-oidc-and-state.md).\n[backend]\ntype = \"azurerm\"\nresource_group_name = {:?}\nstorage_account_name = {:?}\ncontainer_name = {:?}\nkey = \"{env}.terraform.tfstate\"\nuse_oidc = true\n",
+        state.resource_group, state.storage_account, state.container,
     );
     let _ = write!(
         t,

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use trench_conventions::estate_names;
+use trench_conventions::{estate_names, names};
 
 use crate::estate::{Backend, EgressMode, Estate, Network};
 
@@ -67,7 +67,7 @@ fn diagram(e: &Estate) -> String {
     let _ = writeln!(m, "    pg[(\"PostgreSQL {}<br/>databases: {}\")]", n("postgresql_server"), e.paas.postgresql_databases.join(", "));
     m.push_str("  end\n");
     for (name, net) in &e.extra_spokes {
-        let _ = writeln!(m, "  subgraph spoke_{name}[\"Spoke VNet trench-{name}-vnet-{env} · {}\"]\n  end", space(net));
+        let _ = writeln!(m, "  subgraph spoke_{name}[\"Spoke VNet {} · {}\"]\n  end", names::spoke(name, env).vnet, space(net));
         let _ = writeln!(m, "  hubvnet <-->|\"peering\"| spoke_{name}");
         let _ = writeln!(m, "  spoke_{name} -->|\"0.0.0.0/0\"| fw");
     }
@@ -81,7 +81,7 @@ fn diagram(e: &Estate) -> String {
     m.push_str("  aks -->|\"AcrPull\"| acr\n  aks -->|\"Container Insights\"| law\n  fw -->|\"allowed by IP\"| sb\n");
     for (w, wl) in &e.workloads {
         let id = w.replace('-', "_");
-        let _ = writeln!(m, "  wl_{id}[\"Workload identity trench-{w}-id-{env}<br/>{}:{}\"]", wl.namespace, wl.service_account);
+        let _ = writeln!(m, "  wl_{id}[\"Workload identity {}<br/>{}:{}\"]", names::identity(w, env), wl.namespace, wl.service_account);
         let _ = writeln!(m, "  aks -.->|\"OIDC federation\"| wl_{id}");
         if wl.roles.iter().any(|r| r.starts_with("Key Vault")) {
             let _ = writeln!(
@@ -111,9 +111,10 @@ pub fn overlay(e: &Estate) -> String {
     );
     r.push_str(&diagram(e));
     r.push_str("\n## Address plan\n\n| Network | Address space | Subnet | Prefix |\n|---|---|---|---|\n");
+    let spoke = |n: &str| format!("spoke `{}`", names::spoke(n, env).vnet);
     let mut nets: Vec<(String, &Network)> =
-        vec![(format!("hub `trench-core-vnet-{env}`"), &e.hub.network), (format!("spoke `trench-aks-vnet-{env}`"), &e.spoke)];
-    nets.extend(e.extra_spokes.iter().map(|(n, net)| (format!("spoke `trench-{n}-vnet-{env}`"), net)));
+        vec![(format!("hub `{}`", names::hub(env).vnet), &e.hub.network), (spoke(names::DEFAULT_SPOKE), &e.spoke)];
+    nets.extend(e.extra_spokes.iter().map(|(n, net)| (spoke(n), net)));
     for (label, net) in nets {
         for (i, (sub, p)) in net.subnets.iter().enumerate() {
             let (l, sp) = if i == 0 { (label.as_str(), space(net)) } else { ("", String::new()) };
@@ -134,7 +135,7 @@ pub fn overlay(e: &Estate) -> String {
         let _ = writeln!(r, "| {} | `{}` | `{}` | {ok} |", k.replace('_', " "), n.name, n.azure_type.arm_type());
     }
     for w in e.workloads.keys() {
-        let name = format!("trench-{w}-id-{env}");
+        let name = names::identity(w, env);
         let ok = if trench_conventions::AzureType::UserAssignedIdentity.check(&name).is_ok() { "yes" } else { "**no**" };
         let _ = writeln!(r, "| {w} identity | `{name}` | `Microsoft.ManagedIdentity/userAssignedIdentities` | {ok} |");
     }

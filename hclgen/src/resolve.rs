@@ -167,14 +167,16 @@ pub fn resolve(file: &str, f: &EstateFile) -> Result<Estate, Problems> {
             if b.path.is_some() {
                 c.add("backend.path", "the azurerm backend has no path; use key");
             }
-            let account = b.storage_account_name.clone().unwrap_or_else(|| format!("trenchtfstatecore{env}"));
+            // The bundle's state storage: the account, its container and resource group.
+            let defaults = trench_conventions::names::bundle(&env);
+            let account = b.storage_account_name.clone().unwrap_or(defaults.storage_account);
             if let Err(m) = trench_conventions::AzureType::StorageAccount.check(&account) {
                 c.add("backend.storage_account_name", m);
             }
             Backend::Azurerm {
-                resource_group_name: b.resource_group_name.clone().unwrap_or_else(|| format!("rg-trench-core-{env}")),
+                resource_group_name: b.resource_group_name.clone().unwrap_or(defaults.resource_group),
                 storage_account_name: account,
-                container_name: b.container_name.clone().unwrap_or_else(|| "tfstate".to_owned()),
+                container_name: b.container_name.clone().unwrap_or(defaults.container),
                 key: b.key.clone().unwrap_or_else(|| format!("{env}.terraform.tfstate")),
                 use_oidc: b.use_oidc.unwrap_or(true),
             }
