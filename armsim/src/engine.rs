@@ -33,15 +33,10 @@ pub(crate) async fn dispatch(sim: &Sim, req: &Req, route: Route) -> Reply {
 
 async fn arm(sim: &Sim, req: &Req, p: ResPath) -> Result<Reply, ArmError> {
     let type_key = p.type_key();
-    match type_key.as_str() {
-        "microsoft.keyvault/locations/deletedvaults"
-        | "microsoft.keyvault/locations/deletedvaults/purge"
-        | "microsoft.keyvault/deletedvaults" => {
-            return crate::types::keyvault::deleted_route(sim, req, &p);
-        }
-        "microsoft.authorization/roledefinitions" => return crate::types::authz::role_definitions(sim, req, &p),
-        "microsoft.insights/diagnosticsettingscategories" => return crate::types::monitor::categories_route(sim, req, &p),
-        _ => {}
+    // Paths that are not stored resources (deleted vaults, built-in role
+    // definitions): their type module answers them.
+    if let Some(route) = crate::types::route(&type_key) {
+        return route(sim, req, &p);
     }
     if p.trailing().is_some_and(|t| t.eq_ignore_ascii_case("checkNameAvailability")) && req.method == "POST" {
         return check_name_availability(sim, req, &p);
@@ -338,14 +333,13 @@ fn check_name_availability(sim: &Sim, req: &Req, p: &ResPath) -> Result<Reply, A
     let spec = spec::all_sorted()
         .into_iter()
         .find(|s| {
-            let global = s.global_name.is_some() || s.type_name == crate::types::keyvault::VAULT_TYPE;
-            s.namespace().eq_ignore_ascii_case(ns) && global && (want.is_empty() || s.type_name.eq_ignore_ascii_case(want))
+            s.namespace().eq_ignore_ascii_case(ns) && s.global_name.is_some() && (want.is_empty() || s.type_name.eq_ignore_ascii_case(want))
         })
         .ok_or_else(|| unknown_type(p))?;
     check_api(req, spec)?;
     let st = sim.read();
     let taken = st.of_type(spec.type_name).any(|r| r.name().eq_ignore_ascii_case(name))
-        || (spec.type_name == crate::types::keyvault::VAULT_TYPE && st.deleted_vaults.values().any(|v| v.name.eq_ignore_ascii_case(name)));
+        || st.soft_deleted_of(spec.type_name).any(|(_, d)| d.name.eq_ignore_ascii_case(name));
     let invalid = spec.name.map(|n| n.check(name, spec.short_type()).is_err()).unwrap_or(false);
     let v = if invalid {
         json!({"nameAvailable": false, "reason": "Invalid", "message": format!("The name '{name}' is not valid.")})

@@ -61,14 +61,9 @@ pub(crate) fn advance(st: &mut State, cfg: &SimConfig, now: i64) {
     for (sub, ns) in done {
         st.set_registration(&sub, &ns, RegState::Registered);
     }
-    let expired: Vec<String> = st.deleted_vaults.iter().filter(|(_, v)| v.purge_ms <= now).map(|(k, _)| k.clone()).collect();
+    let expired: Vec<String> = st.soft_deleted.iter().filter(|(_, d)| d.purge_ms <= now).map(|(k, _)| k.clone()).collect();
     for k in expired {
-        st.deleted_vaults.remove(&k);
-        st.generation += 1;
-    }
-    let expired: Vec<String> = st.deleted_workspaces.iter().filter(|(_, w)| w.purge_ms <= now).map(|(k, _)| k.clone()).collect();
-    for k in expired {
-        st.deleted_workspaces.remove(&k);
+        st.soft_deleted.remove(&k);
         st.generation += 1;
     }
 }
@@ -103,11 +98,11 @@ fn complete(st: &mut State, cfg: &SimConfig, id: &str, at: i64) {
                 st.remove_tree(cfg, at, &op.resource_key);
             }
         }
-        OpKind::Purge { vault_key } => {
+        OpKind::Purge { key } => {
             if failed.is_none() {
-                st.deleted_vaults.remove(vault_key);
-            } else if let Some(v) = st.deleted_vaults.get_mut(vault_key) {
-                v.purging = false;
+                st.soft_deleted.remove(key);
+            } else if let Some(d) = st.soft_deleted.get_mut(key) {
+                d.purging = false;
             }
         }
         OpKind::Register { ns } => {

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::state::{DeletedVault, DeletedWorkspace, Operation, RegState, Resource, State};
+use crate::state::{Operation, RegState, Resource, SoftDeleted, State};
 
 pub(crate) const FORMAT: &str = "trench-armsim-state";
-pub(crate) const VERSION: u64 = 1;
+/// 2: soft-deleted objects in one store (`soft_deleted`), not per type.
+pub(crate) const VERSION: u64 = 2;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -22,8 +23,7 @@ struct SnapshotRef<'a> {
     seq: u64,
     resources: Vec<&'a Resource>,
     operations: Vec<&'a Operation>,
-    deleted_vaults: Vec<&'a DeletedVault>,
-    deleted_workspaces: Vec<&'a DeletedWorkspace>,
+    soft_deleted: &'a BTreeMap<String, SoftDeleted>,
     registrations: &'a BTreeMap<String, BTreeMap<String, RegState>>,
     incarnations: BTreeMap<&'a String, u32>,
 }
@@ -35,9 +35,7 @@ struct Snapshot {
     #[serde(default)]
     operations: Vec<Operation>,
     #[serde(default)]
-    deleted_vaults: Vec<DeletedVault>,
-    #[serde(default)]
-    deleted_workspaces: Vec<DeletedWorkspace>,
+    soft_deleted: BTreeMap<String, SoftDeleted>,
     #[serde(default)]
     registrations: BTreeMap<String, BTreeMap<String, RegState>>,
     #[serde(default)]
@@ -60,8 +58,7 @@ pub(crate) fn serialise(st: &State, now_ms: i64, out: impl Write) -> serde_json:
         seq: st.seq,
         resources: st.resources.values().collect(),
         operations: ops,
-        deleted_vaults: st.deleted_vaults.values().collect(),
-        deleted_workspaces: st.deleted_workspaces.values().collect(),
+        soft_deleted: &st.soft_deleted,
         registrations: &st.registrations,
         incarnations: st.incarnations.iter().map(|(k, v)| (k, *v)).collect(),
     };
@@ -107,6 +104,11 @@ pub(crate) fn load(path: &Path) -> Result<State> {
         Some(n) if n > VERSION => {
             return Err(bad(format!("it has version {n}, written by a newer trench-armsim (this one reads version {VERSION})")));
         }
+        Some(n) if n < VERSION => {
+            return Err(bad(format!(
+                "it has version {n}, written by an older trench-armsim (this one reads version {VERSION}); move it away to start empty"
+            )));
+        }
         other => return Err(bad(format!("unsupported version {other:?} (this trench-armsim reads version {VERSION})"))),
     }
     let snap: Snapshot = serde_json::from_value(v).map_err(|e| bad(format!("its content does not match version {VERSION} ({e})")))?;
@@ -122,12 +124,7 @@ pub(crate) fn load(path: &Path) -> Result<State> {
         st.op_order.push(op.id.clone());
         st.ops.insert(op.id.clone(), op);
     }
-    for v in snap.deleted_vaults {
-        st.deleted_vaults.insert(crate::types::keyvault::deleted_key(&v.sub, &v.name), v);
-    }
-    for w in snap.deleted_workspaces {
-        st.deleted_workspaces.insert(crate::armpath::key_of(&w.id), w);
-    }
+    st.soft_deleted = snap.soft_deleted;
     st.registrations = snap.registrations;
     st.incarnations = snap.incarnations.into_iter().collect();
     st.rebuild_indexes();

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::config::SimConfig;
 use crate::error::ArmError;
-use crate::state::{Resource, State};
+use crate::state::{Resource, SoftDeleted, State};
 
 /// Where a type's `location` comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,8 +189,11 @@ pub(crate) enum Effect {
     Remove { key: String },
     /// Change a stored resource in place.
     Mutate { key: String, f: Box<dyn FnOnce(&mut Resource) + Send> },
-    /// Change state outside the resources (soft-deleted vaults and workspaces).
-    State(Box<dyn FnOnce(&mut State) + Send>),
+    /// Keep a deleted object in the soft-delete store under `key` until it
+    /// is purged, expires or is recovered.
+    SoftDelete { key: String, kept: SoftDeleted },
+    /// The soft-deleted object under `key` is back (a recovering create).
+    Recover { key: String },
 }
 
 /// What a `validate` hook sees and can change.
@@ -260,8 +263,9 @@ impl PutCx<'_> {
     pub fn mutate(&mut self, key: String, f: impl FnOnce(&mut Resource) + Send + 'static) {
         self.effects.push(Effect::Mutate { key, f: Box::new(f) });
     }
-    pub fn change_state(&mut self, f: impl FnOnce(&mut State) + Send + 'static) {
-        self.effects.push(Effect::State(Box::new(f)));
+    /// The soft-deleted object under `key` is recovered by this write.
+    pub fn recover(&mut self, key: String) {
+        self.effects.push(Effect::Recover { key });
     }
 }
 
@@ -277,8 +281,11 @@ pub(crate) trait Hooks: Sync {
     fn check_delete(&self, _st: &State, _res: &Resource) -> Result<(), ArmError> {
         Ok(())
     }
-    /// Side effects of the resource disappearing (soft delete, owned resources).
-    fn on_delete(&self, _st: &mut State, _cfg: &SimConfig, _now_ms: i64, _res: &Resource) {}
+    /// Side effects of the resource disappearing (soft delete, owned
+    /// resources), as effects the engine applies: hooks never change state.
+    fn on_delete(&self, _st: &State, _cfg: &SimConfig, _now_ms: i64, _res: &Resource) -> Vec<Effect> {
+        Vec::new()
+    }
     /// POST actions on a resource (`listKeys`); `None` means the action does not exist.
     fn action(&self, _st: &State, _cfg: &SimConfig, _res: &Resource, _action: &str) -> Option<Result<Value, ArmError>> {
         None

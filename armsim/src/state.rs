@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::config::SimConfig;
 use crate::jpath;
-use crate::spec::{self, Spec};
+use crate::spec::{self, Effect, Spec};
 
 /// A resource's provisioning state as the simulator tracks it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,8 +165,14 @@ pub(crate) enum OpKind {
     Put,
     Delete,
     RgDelete,
-    Purge { vault_key: String },
-    Register { ns: String },
+    /// Purging the soft-deleted object under `key`.
+    Purge {
+        #[serde(alias = "vault_key")]
+        key: String,
+    },
+    Register {
+        ns: String,
+    },
 }
 
 /// What a `Location` poll answers once the operation is over.
@@ -204,29 +210,30 @@ pub(crate) struct Operation {
     pub result: OpResult,
 }
 
-/// A soft-deleted Key Vault.
+/// An object Azure keeps after its delete until it is purged, its
+/// retention ends or it is recovered (a Key Vault, a Log Analytics
+/// workspace). The store knows no types: each type's hooks say what goes in
+/// and under which key, and what a recovery or a name check looks up.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct DeletedVault {
+pub(crate) struct SoftDeleted {
+    /// Canonical type of the deleted object.
+    pub type_name: String,
+    /// Its id while it existed.
+    pub id: String,
+    /// Subscription, lower-case.
     pub sub: String,
     pub name: String,
     pub location: String,
-    pub vault_id: String,
+    /// Its body at deletion, for a recovery.
+    pub body: Value,
     pub deleted_ms: i64,
     /// When it is purged automatically (retention, scaled by time-scale).
     pub purge_ms: i64,
+    /// The purge date Azure reports (retention in real time).
     pub scheduled_purge_date: String,
     pub purge_protection: bool,
-    pub body: Value,
+    /// A purge operation is running.
     pub purging: bool,
-}
-
-/// A soft-deleted Log Analytics workspace (re-creating the same id recovers it).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct DeletedWorkspace {
-    pub id: String,
-    pub body: Value,
-    pub deleted_ms: i64,
-    pub purge_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,8 +254,8 @@ pub(crate) struct State {
     pub op_order: Vec<String>,
     pub running: BTreeSet<String>,
     pub due: BinaryHeap<Reverse<(i64, String)>>,
-    pub deleted_vaults: BTreeMap<String, DeletedVault>,
-    pub deleted_workspaces: BTreeMap<String, DeletedWorkspace>,
+    /// Soft-deleted objects by the key their type chose.
+    pub soft_deleted: BTreeMap<String, SoftDeleted>,
     pub registrations: BTreeMap<String, BTreeMap<String, RegState>>,
     pub incarnations: HashMap<String, u32>,
     pub seq: u64,
@@ -398,11 +405,46 @@ impl State {
         let mut removed = Vec::new();
         for k in keys {
             if let Some(r) = self.remove_one(&k) {
-                r.spec().hooks.on_delete(self, cfg, now_ms, &r);
+                for e in r.spec().hooks.on_delete(self, cfg, now_ms, &r) {
+                    self.apply(cfg, now_ms, e);
+                }
                 removed.push(r.id.clone());
             }
         }
         removed
+    }
+
+    /// Applies one effect; what a created resource shows is settled at once
+    /// (writes that follow an operation go through `writes::apply_effects`).
+    pub fn apply(&mut self, cfg: &SimConfig, now_ms: i64, e: Effect) {
+        match e {
+            Effect::Upsert { type_name, id, body } => {
+                let av = spec::by_name(type_name).api_versions[0];
+                self.store(cfg, type_name, &id, body, av, Prov::Succeeded, now_ms);
+            }
+            Effect::Remove { key } => {
+                self.remove_tree(cfg, now_ms, &key);
+            }
+            Effect::Mutate { key, f } => {
+                if let Some(r) = self.get_mut(&key) {
+                    f(r);
+                    self.reindex(&key);
+                }
+            }
+            Effect::SoftDelete { key, kept } => {
+                self.generation += 1;
+                self.soft_deleted.insert(key, kept);
+            }
+            Effect::Recover { key } => {
+                self.generation += 1;
+                self.soft_deleted.remove(&key);
+            }
+        }
+    }
+
+    /// The soft-deleted objects of one type.
+    pub fn soft_deleted_of<'a>(&'a self, type_name: &'a str) -> impl Iterator<Item = (&'a String, &'a SoftDeleted)> + 'a {
+        self.soft_deleted.iter().filter(move |(_, d)| d.type_name.eq_ignore_ascii_case(type_name))
     }
 
     // ---- operations ----
@@ -447,9 +489,8 @@ impl State {
                 _ => None,
             })
             .min();
-        let vault_due = self.deleted_vaults.values().map(|v| v.purge_ms).min();
-        let ws_due = self.deleted_workspaces.values().map(|w| w.purge_ms).min();
-        [op_due, reg_due, vault_due, ws_due].into_iter().flatten().min()
+        let purge_due = self.soft_deleted.values().map(|d| d.purge_ms).min();
+        [op_due, reg_due, purge_due].into_iter().flatten().min()
     }
 
     // ---- registrations ----

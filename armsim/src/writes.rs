@@ -235,11 +235,14 @@ fn put_locked(sim: &Sim, req: &Req, p: &ResPath, spec: &'static Spec, api: &str,
     {
         return Err(ArmError::bad_request("InvalidTag", "The tags must be an object of string values."));
     }
+    // A global name is held by a live object anywhere, and by a soft-deleted
+    // one in another subscription (in this one, the type's hook decides:
+    // recover, or refuse).
     if let Some(g) = spec.global_name
         && existing.is_none()
-        && let Some(other) = st.of_type(spec.type_name).find(|r| r.name().eq_ignore_ascii_case(&name))
+        && (st.of_type(spec.type_name).any(|r| r.name().eq_ignore_ascii_case(&name))
+            || st.soft_deleted_of(spec.type_name).any(|(_, d)| d.name.eq_ignore_ascii_case(&name) && !d.sub.eq_ignore_ascii_case(&p.sub)))
     {
-        let _ = other;
         return Err(ArmError::new(g.status, g.code, g.message.replace("{name}", &name)));
     }
     let rg_name = p.rg.as_ref().map(|rg| st.get(&rg_key(&p.sub, rg)).map(|r| r.name().to_string()).unwrap_or(rg.clone()));
@@ -455,19 +458,7 @@ pub(crate) fn apply_effects(
                 }
                 st.store(cfg, type_name, &id, body, av, p, now);
             }
-            Effect::Remove { key } => {
-                st.remove_tree(cfg, now, &key);
-            }
-            Effect::Mutate { key, f } => {
-                if let Some(r) = st.get_mut(&key) {
-                    f(r);
-                    st.reindex(&key);
-                }
-            }
-            Effect::State(f) => {
-                st.generation += 1;
-                f(st);
-            }
+            other => st.apply(cfg, now, other),
         }
     }
 }

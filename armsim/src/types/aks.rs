@@ -12,7 +12,7 @@ use super::{name_rule, ref_key, versions};
 use crate::config::SimConfig;
 use crate::error::ArmError;
 use crate::jpath;
-use crate::spec::{BASE, DeleteStyle, Hooks, Loc, Lock, NameRule, PutCx, PutStyle, Spec, secs};
+use crate::spec::{BASE, DeleteStyle, Effect, Hooks, Loc, Lock, NameRule, PutCx, PutStyle, Spec, secs};
 use crate::state::{Resource, State};
 
 pub(crate) const CLUSTER_TYPE: &str = "Microsoft.ContainerService/managedClusters";
@@ -544,10 +544,11 @@ impl Hooks for ClusterHooks {
         Some(Ok(json!({"kubeconfigs": [{"name": name, "value": base64::engine::general_purpose::STANDARD.encode(kubeconfig)}]})))
     }
 
-    fn on_delete(&self, st: &mut State, cfg: &SimConfig, now: i64, res: &Resource) {
-        if let (Some(node_rg), Some(p)) = (res.prop_str("nodeResourceGroup"), crate::armpath::parse_id(&res.id)) {
-            let key = crate::engine::rg_key(&p.sub, node_rg);
-            st.remove_tree(cfg, now, &key);
+    fn on_delete(&self, _st: &State, _cfg: &SimConfig, _now: i64, res: &Resource) -> Vec<Effect> {
+        // AKS deletes the node resource group it manages.
+        match (res.prop_str("nodeResourceGroup"), crate::armpath::parse_id(&res.id)) {
+            (Some(node_rg), Some(p)) => vec![Effect::Remove { key: crate::engine::rg_key(&p.sub, node_rg) }],
+            _ => Vec::new(),
         }
     }
 }

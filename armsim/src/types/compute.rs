@@ -9,7 +9,7 @@ use super::{name_rule, versions};
 use crate::config::SimConfig;
 use crate::error::ArmError;
 use crate::jpath;
-use crate::spec::{BASE, DeleteStyle, Hooks, NameRule, PutCx, PutStyle, Spec, secs};
+use crate::spec::{BASE, DeleteStyle, Effect, Hooks, NameRule, PutCx, PutStyle, Spec, secs};
 use crate::state::{Resource, State};
 
 pub(crate) const VM_TYPE: &str = "Microsoft.Compute/virtualMachines";
@@ -184,13 +184,13 @@ impl Hooks for VmHooks {
 
     fn render(&self, _st: &State, _cfg: &SimConfig, _res: &Resource, _body: &mut Value) {}
 
-    fn on_delete(&self, st: &mut State, cfg: &SimConfig, now: i64, res: &Resource) {
-        for n in jpath::array(&res.body, "properties.networkProfile.networkInterfaces").to_vec() {
-            if jpath::get_str(&n, "properties.deleteOption") == Some("Delete")
-                && let Some(id) = n.get("id").and_then(Value::as_str)
-            {
-                st.remove_tree(cfg, now, &crate::armpath::key_of(id));
-            }
-        }
+    fn on_delete(&self, _st: &State, _cfg: &SimConfig, _now: i64, res: &Resource) -> Vec<Effect> {
+        // NICs attached with deleteOption Delete go with the VM.
+        jpath::array(&res.body, "properties.networkProfile.networkInterfaces")
+            .iter()
+            .filter(|n| jpath::get_str(n, "properties.deleteOption") == Some("Delete"))
+            .filter_map(|n| n.get("id").and_then(Value::as_str))
+            .map(|id| Effect::Remove { key: crate::armpath::key_of(id) })
+            .collect()
     }
 }

@@ -10,8 +10,8 @@ use crate::error::ArmError;
 use crate::jpath;
 use crate::reply::Reply;
 use crate::sim::{Req, Sim};
-use crate::spec::{BASE, Hooks, NameRule, PutCx, PutStyle, Spec, secs};
-use crate::state::{DeletedVault, OpKind, OpResult, OpStatus, Operation, Resource, State};
+use crate::spec::{BASE, Effect, GlobalName, Hooks, NameRule, PutCx, PutStyle, Spec, secs};
+use crate::state::{OpKind, OpResult, OpStatus, Operation, Resource, SoftDeleted, State};
 
 pub(crate) const VAULT_TYPE: &str = "Microsoft.KeyVault/vaults";
 /// Seconds a purge takes, before time-scale.
@@ -33,6 +33,11 @@ pub(crate) static VAULT: Spec = Spec {
     update: PutStyle::Sync,
     durations: secs(20.0, 0.0, 0.0),
     readonly: &["properties.vaultUri", "properties.hsmPoolResourceId", "properties.privateEndpointConnections"],
+    global_name: Some(GlobalName {
+        status: 409,
+        code: "VaultAlreadyExists",
+        message: "The vault name '{name}' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name.",
+    }),
     hooks: &VaultHooks,
     ..BASE
 };
@@ -41,8 +46,10 @@ pub(crate) fn specs() -> Vec<&'static Spec> {
     vec![&VAULT]
 }
 
-pub(crate) fn deleted_key(sub: &str, name: &str) -> String {
-    format!("{sub}/{name}").to_ascii_lowercase()
+/// Deleted vaults are kept by subscription and name: `recover` and the
+/// `deletedVaults` routes look them up so.
+fn deleted_key(sub: &str, name: &str) -> String {
+    format!("{VAULT_TYPE}/{sub}/{name}").to_ascii_lowercase()
 }
 
 struct VaultHooks;
@@ -58,23 +65,15 @@ impl Hooks for VaultHooks {
             o.remove("createMode");
         }
         let dkey = deleted_key(&cx.sub, &name);
+        // A live vault of the same name anywhere, or a deleted one in another
+        // subscription, is refused by the engine (`global_name`).
         if cx.existing.is_none() {
-            if let Some(other) = cx.st.of_type(VAULT_TYPE).find(|v| v.name().eq_ignore_ascii_case(&name)) {
-                let _ = other;
-                return Err(vault_taken(&name));
-            }
-            let deleted_here = cx.st.deleted_vaults.get(&dkey);
-            let deleted_elsewhere =
-                cx.st.deleted_vaults.values().any(|v| v.name.eq_ignore_ascii_case(&name) && !v.sub.eq_ignore_ascii_case(&cx.sub));
-            if deleted_elsewhere {
-                return Err(vault_taken(&name));
-            }
-            match (create_mode.as_str(), deleted_here) {
+            match (create_mode.as_str(), cx.st.soft_deleted.get(&dkey)) {
                 ("recover", Some(d)) => {
-                    if !d.vault_id.eq_ignore_ascii_case(&cx.id) {
+                    if !d.id.eq_ignore_ascii_case(&cx.id) {
                         return Err(ArmError::bad_request(
                             "BadRequest",
-                            format!("The deleted vault '{name}' was {}; recover it under that id.", d.vault_id),
+                            format!("The deleted vault '{name}' was {}; recover it under that id.", d.id),
                         ));
                     }
                     let mut body = d.body.clone();
@@ -82,9 +81,7 @@ impl Hooks for VaultHooks {
                         body["tags"] = tags.clone();
                     }
                     cx.body = body;
-                    cx.change_state(move |st| {
-                        st.deleted_vaults.remove(&dkey);
-                    });
+                    cx.recover(dkey);
                     return Ok(());
                 }
                 ("recover", None) => {
@@ -170,44 +167,34 @@ impl Hooks for VaultHooks {
         body["properties"]["hsmPoolResourceId"] = Value::Null;
     }
 
-    fn on_delete(&self, st: &mut State, cfg: &SimConfig, now: i64, res: &Resource) {
+    fn on_delete(&self, _st: &State, cfg: &SimConfig, now: i64, res: &Resource) -> Vec<Effect> {
         // Soft delete is mandatory: the vault lives on as a deleted vault until purged.
         let days = res.prop("softDeleteRetentionInDays").and_then(Value::as_i64).unwrap_or(90);
         let sub = crate::armpath::parse_id(&res.id).map(|p| p.sub.to_ascii_lowercase()).unwrap_or_default();
-        st.deleted_vaults.insert(
-            deleted_key(&sub, res.name()),
-            DeletedVault {
-                sub,
-                name: res.name().to_string(),
-                location: res.location().unwrap_or("westeurope").to_string(),
-                vault_id: res.id.clone(),
-                deleted_ms: now,
-                purge_ms: now + cfg.scaled_ms(days as f64 * 86_400.0),
-                scheduled_purge_date: crate::clock::rfc3339(now + days * 86_400_000),
-                purge_protection: res.prop("enablePurgeProtection").and_then(Value::as_bool) == Some(true),
-                body: res.body.to_value(),
-                purging: false,
-            },
-        );
+        let kept = SoftDeleted {
+            type_name: VAULT_TYPE.to_owned(),
+            id: res.id.clone(),
+            name: res.name().to_string(),
+            location: res.location().unwrap_or("westeurope").to_string(),
+            body: res.body.to_value(),
+            deleted_ms: now,
+            purge_ms: now + cfg.scaled_ms(days as f64 * 86_400.0),
+            scheduled_purge_date: crate::clock::rfc3339(now + days * 86_400_000),
+            purge_protection: res.prop("enablePurgeProtection").and_then(Value::as_bool) == Some(true),
+            purging: false,
+            sub,
+        };
+        vec![Effect::SoftDelete { key: deleted_key(&kept.sub, &kept.name), kept }]
     }
 }
 
-fn vault_taken(name: &str) -> ArmError {
-    ArmError::conflict(
-        "VaultAlreadyExists",
-        format!(
-            "The vault name '{name}' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name."
-        ),
-    )
-}
-
-fn deleted_body(v: &DeletedVault) -> Value {
+fn deleted_body(v: &SoftDeleted) -> Value {
     json!({
         "id": format!("/subscriptions/{}/providers/Microsoft.KeyVault/locations/{}/deletedVaults/{}", v.sub, v.location, v.name),
         "name": v.name,
         "type": "Microsoft.KeyVault/deletedVaults",
         "properties": {
-            "vaultId": v.vault_id,
+            "vaultId": v.id,
             "location": v.location,
             "deletionDate": crate::clock::rfc3339(v.deleted_ms),
             "scheduledPurgeDate": v.scheduled_purge_date,
@@ -229,8 +216,8 @@ pub(crate) fn deleted_route(sim: &Sim, req: &Req, p: &ResPath) -> Result<Reply, 
         ("GET", None, false) => {
             let st = sim.read();
             let v: Vec<Value> = st
-                .deleted_vaults
-                .values()
+                .soft_deleted_of(VAULT_TYPE)
+                .map(|(_, v)| v)
                 .filter(|v| v.sub == sub && loc.as_ref().is_none_or(|l| l.eq_ignore_ascii_case(&v.location)))
                 .map(deleted_body)
                 .collect();
@@ -239,7 +226,7 @@ pub(crate) fn deleted_route(sim: &Sim, req: &Req, p: &ResPath) -> Result<Reply, 
         ("GET", Some(name), false) => {
             let st = sim.read();
             match st
-                .deleted_vaults
+                .soft_deleted
                 .get(&deleted_key(&sub, &name))
                 .filter(|v| loc.as_ref().is_none_or(|l| l.eq_ignore_ascii_case(&v.location)))
             {
@@ -260,7 +247,7 @@ fn purge_vault(sim: &Sim, req: &Req, sub: &str, loc: &str, name: &str) -> Result
     let now = sim.now_ms();
     let mut st = sim.write();
     let key = deleted_key(sub, name);
-    let Some(v) = st.deleted_vaults.get(&key).filter(|v| v.location.eq_ignore_ascii_case(loc)) else {
+    let Some(v) = st.soft_deleted.get(&key).filter(|v| v.location.eq_ignore_ascii_case(loc)) else {
         return Err(not_deleted(name, loc));
     };
     if v.purge_protection {
@@ -282,7 +269,7 @@ fn purge_vault(sim: &Sim, req: &Req, sub: &str, loc: &str, name: &str) -> Result
         location: v.location.clone(),
         resource_id: format!("/subscriptions/{sub}/providers/Microsoft.KeyVault/locations/{}/deletedVaults/{name}", v.location),
         resource_key: key.clone(),
-        kind: OpKind::Purge { vault_key: key.clone() },
+        kind: OpKind::Purge { key: key.clone() },
         lock_key: None,
         conflict_code: "Conflict".into(),
         start_ms: now,
@@ -296,7 +283,7 @@ fn purge_vault(sim: &Sim, req: &Req, sub: &str, loc: &str, name: &str) -> Result
         api_version: req.api_version().unwrap_or(versions::KEYVAULT[0]).to_string(),
         result: OpResult::Status(200),
     };
-    if let Some(v) = st.deleted_vaults.get_mut(&key) {
+    if let Some(v) = st.soft_deleted.get_mut(&key) {
         v.purging = true;
     }
     let mut r = Reply::status(202);

@@ -5,6 +5,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::armpath::ResPath;
+use crate::error::ArmError;
+use crate::reply::Reply;
+use crate::sim::{Req, Sim};
 use crate::spec::{NameRule, Spec};
 
 pub(crate) mod acr;
@@ -65,6 +69,26 @@ pub(crate) fn all() -> Vec<&'static Spec> {
     v.extend(compute::specs());
     v.extend(cosmos::specs());
     v
+}
+
+/// Answers a request to a path that is not a stored resource.
+pub(crate) type TypeRoute = fn(&Sim, &Req, &ResPath) -> Result<Reply, ArmError>;
+
+/// The route for such a path's lower-case type key, if a type module has one.
+pub(crate) fn route(type_key: &str) -> Option<TypeRoute> {
+    let routes: [(&[&str], TypeRoute); 3] = [
+        (
+            &[
+                "microsoft.keyvault/locations/deletedvaults",
+                "microsoft.keyvault/locations/deletedvaults/purge",
+                "microsoft.keyvault/deletedvaults",
+            ],
+            keyvault::deleted_route,
+        ),
+        (&["microsoft.authorization/roledefinitions"], authz::role_definitions),
+        (&["microsoft.insights/diagnosticsettingscategories"], monitor::categories_route),
+    ];
+    routes.into_iter().find(|(keys, _)| keys.contains(&type_key)).map(|(_, r)| r)
 }
 
 /// Seconds a write holds its parent (concurrent writes under the same parent conflict meanwhile).

@@ -10,8 +10,8 @@ use crate::error::ArmError;
 use crate::jpath;
 use crate::reply::Reply;
 use crate::sim::{Req, Sim};
-use crate::spec::{BASE, DeleteStyle, Hooks, Loc, NameRule, PutCx, PutStyle, Spec, secs};
-use crate::state::{DeletedWorkspace, Resource, State};
+use crate::spec::{BASE, DeleteStyle, Effect, Hooks, Loc, NameRule, PutCx, PutStyle, Spec, secs};
+use crate::state::{Resource, SoftDeleted, State};
 
 pub(crate) const LAW_TYPE: &str = "Microsoft.OperationalInsights/workspaces";
 pub(crate) const DIAG_TYPE: &str = "Microsoft.Insights/diagnosticSettings";
@@ -83,12 +83,10 @@ impl Hooks for LawHooks {
         let now = crate::clock::rfc3339(cx.now_ms);
         let key = cx.key.clone();
         // Re-creating a soft-deleted workspace recovers it, with its old customer id.
-        let recovered = cx.st.deleted_workspaces.get(&key).and_then(|w| jpath::get(&w.body, "properties.customerId").cloned());
+        let recovered = cx.st.soft_deleted.get(&key).and_then(|w| jpath::get(&w.body, "properties.customerId").cloned());
         if let Some(cid) = recovered {
             cx.body["properties"]["customerId"] = cid;
-            cx.change_state(move |st| {
-                st.deleted_workspaces.remove(&key);
-            });
+            cx.recover(key);
         } else {
             cx.keep("properties.customerId", |c| json!(c.guid("customerId")));
         }
@@ -97,19 +95,25 @@ impl Hooks for LawHooks {
         Ok(())
     }
 
-    fn on_delete(&self, st: &mut State, cfg: &SimConfig, now: i64, res: &Resource) {
+    fn on_delete(&self, _st: &State, cfg: &SimConfig, now: i64, res: &Resource) -> Vec<Effect> {
         if res.sim.get("force_delete").and_then(Value::as_bool) == Some(true) {
-            return;
+            return Vec::new();
         }
-        st.deleted_workspaces.insert(
-            res.key(),
-            DeletedWorkspace {
-                id: res.id.clone(),
-                body: res.body.to_value(),
-                deleted_ms: now,
-                purge_ms: now + cfg.scaled_ms(LAW_SOFT_DELETE_SECS),
-            },
-        );
+        // Kept by id: re-creating the same id recovers it.
+        let kept = SoftDeleted {
+            type_name: LAW_TYPE.to_owned(),
+            id: res.id.clone(),
+            sub: crate::armpath::parse_id(&res.id).map(|p| p.sub.to_ascii_lowercase()).unwrap_or_default(),
+            name: res.name().to_owned(),
+            location: res.location().unwrap_or_default().to_owned(),
+            body: res.body.to_value(),
+            deleted_ms: now,
+            purge_ms: now + cfg.scaled_ms(LAW_SOFT_DELETE_SECS),
+            scheduled_purge_date: crate::clock::rfc3339(now + (LAW_SOFT_DELETE_SECS * 1000.0) as i64),
+            purge_protection: false,
+            purging: false,
+        };
+        vec![Effect::SoftDelete { key: res.key(), kept }]
     }
 }
 

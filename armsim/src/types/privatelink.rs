@@ -10,7 +10,7 @@ use super::vnet::{NET, SUBNET_TYPE, invalid_reference};
 use crate::config::SimConfig;
 use crate::error::ArmError;
 use crate::jpath;
-use crate::spec::{Hooks, Loc, Lock, PutCx, Spec, secs};
+use crate::spec::{Effect, Hooks, Loc, Lock, PutCx, Spec, secs};
 use crate::state::{Resource, State};
 
 pub(crate) const PE_TYPE: &str = "Microsoft.Network/privateEndpoints";
@@ -287,12 +287,13 @@ impl Hooks for PeHooks {
         }
     }
 
-    fn on_delete(&self, st: &mut State, cfg: &SimConfig, now: i64, res: &Resource) {
-        for n in jpath::array(&res.body, "properties.networkInterfaces").to_vec() {
-            if let Some(k) = ref_key(Some(&n)) {
-                st.remove_tree(cfg, now, &k);
-            }
-        }
+    fn on_delete(&self, _st: &State, _cfg: &SimConfig, _now: i64, res: &Resource) -> Vec<Effect> {
+        // The endpoint's NIC is Azure-managed: it goes with the endpoint.
+        jpath::array(&res.body, "properties.networkInterfaces")
+            .iter()
+            .filter_map(|n| ref_key(Some(n)))
+            .map(|key| Effect::Remove { key })
+            .collect()
     }
 }
 
@@ -371,10 +372,9 @@ impl Hooks for ZoneGroupHooks {
         Ok(())
     }
 
-    fn on_delete(&self, st: &mut State, cfg: &SimConfig, now: i64, res: &Resource) {
-        for k in group_records(&res.body) {
-            st.remove_tree(cfg, now, &k);
-        }
+    fn on_delete(&self, _st: &State, _cfg: &SimConfig, _now: i64, res: &Resource) -> Vec<Effect> {
+        // The records the zone group wrote go with it.
+        group_records(&res.body).into_iter().map(|key| Effect::Remove { key }).collect()
     }
 }
 

@@ -11,7 +11,7 @@ use crate::config::SimConfig;
 use crate::error::ArmError;
 use crate::ipam;
 use crate::jpath;
-use crate::spec::{BASE, DeleteStyle, Hooks, Loc, Lock, NameRule, PutCx, PutStyle, Spec, secs};
+use crate::spec::{BASE, DeleteStyle, Effect, Hooks, Loc, Lock, NameRule, PutCx, PutStyle, Spec, secs};
 use crate::state::{Resource, State};
 
 pub(crate) const VNET_TYPE: &str = "Microsoft.Network/virtualNetworks";
@@ -595,20 +595,18 @@ impl Hooks for PeeringHooks {
         });
     }
 
-    fn on_delete(&self, st: &mut State, _cfg: &SimConfig, _now: i64, res: &Resource) {
+    fn on_delete(&self, st: &State, _cfg: &SimConfig, _now: i64, res: &Resource) -> Vec<Effect> {
+        // The remote side's peering back to us shows Disconnected.
         let local_key = vnet_of_peering_id(&res.id);
-        let Some(remote_key) = ref_key(jpath::get(&res.body, "properties.remoteVirtualNetwork")) else { return };
-        let backs: Vec<String> = st
-            .children(&remote_key, PEERING_TYPE)
+        let Some(remote_key) = ref_key(jpath::get(&res.body, "properties.remoteVirtualNetwork")) else { return Vec::new() };
+        st.children(&remote_key, PEERING_TYPE)
             .into_iter()
             .filter(|b| ref_key(jpath::get(&b.body, "properties.remoteVirtualNetwork")).as_deref() == Some(local_key.as_str()))
-            .map(|b| b.key())
-            .collect();
-        for k in backs {
-            if let Some(r) = st.get_mut(&k) {
-                r.body.modify(|b| b["properties"]["peeringState"] = json!("Disconnected"));
-            }
-        }
+            .map(|b| Effect::Mutate {
+                key: b.key(),
+                f: Box::new(|r: &mut Resource| r.body.modify(|b| b["properties"]["peeringState"] = json!("Disconnected"))),
+            })
+            .collect()
     }
 }
 

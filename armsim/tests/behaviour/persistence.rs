@@ -24,7 +24,8 @@ async fn state_survives_a_restart_including_running_operations_and_deleted_vault
     let state = std::fs::read_to_string(h.dir.path().join("state.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&state).unwrap();
     assert_eq!(v["format"], "trench-armsim-state");
-    assert_eq!(v["version"], 1);
+    assert_eq!(v["version"], 2);
+    assert_eq!(v["soft_deleted"].as_object().map(|m| m.len()), Some(1), "the deleted vault, in the one soft-delete store");
 
     // A new simulator on the same directory (same clock) sees the same world.
     let mut cfg = base_config(h.dir.path());
@@ -56,7 +57,8 @@ fn corrupt_or_foreign_state_is_refused_and_left_untouched() {
         ("{\"format\": \"terraform-state\", \"version\": 4}", "not a \"trench-armsim-state\" file"),
         ("{\"hello\": 1}", "no \"format\""),
         ("{\"format\": \"trench-armsim-state\", \"version\": 9, \"seq\": 0, \"resources\": []}", "newer trench-armsim"),
-        ("{\"format\": \"trench-armsim-state\", \"version\": 1, \"seq\": 0, \"resources\": [{\"id\": 1}]}", "does not match version 1"),
+        ("{\"format\": \"trench-armsim-state\", \"version\": 2, \"seq\": 0, \"resources\": [{\"id\": 1}]}", "does not match version 2"),
+        ("{\"format\": \"trench-armsim-state\", \"version\": 1, \"seq\": 0, \"resources\": []}", "older trench-armsim"),
     ] {
         std::fs::write(&path, content).unwrap();
         let msg = start_err(dir.path());
