@@ -21,13 +21,13 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value as Json;
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 
 use super::api_versions;
 use super::auth::ChainedCredential;
 use super::error::{ArmError, ArmErrorKind};
 use super::id::ResourceId;
 use super::locks::KeyedLocks;
+use super::op::Op;
 use super::response::{Response, error_of};
 use super::throttle::{OpClass, SubscriptionBuckets};
 
@@ -78,31 +78,6 @@ impl ClientOptions {
             o.poll_interval = d;
         }
         o
-    }
-}
-
-/// What a call is part of: the verb for messages, the deadline, and
-/// Terraform's stop signal.
-#[derive(Clone, Debug)]
-pub struct Op {
-    /// `creating`, `reading`, `updating`, `deleting`, …
-    pub action: &'static str,
-    /// When to give up.
-    pub deadline: Instant,
-    /// The timeout the deadline came from (for messages).
-    pub timeout: Duration,
-    /// StopProvider.
-    pub cancel: CancellationToken,
-}
-
-impl Op {
-    /// An operation with a timeout from now.
-    pub fn new(action: &'static str, timeout: Duration, cancel: CancellationToken) -> Op {
-        Op { action, deadline: Instant::now() + timeout, timeout, cancel }
-    }
-    /// The same deadline and cancellation for another verb.
-    pub fn with_action(&self, action: &'static str) -> Op {
-        Op { action, ..self.clone() }
     }
 }
 

@@ -10,8 +10,9 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value as Json;
 
-use super::client::{ArmClient, Op, same_origin};
+use super::client::{ArmClient, same_origin};
 use super::error::{ArmError, ArmErrorKind, ErrorDetail};
+use super::op::Op;
 use super::response::{Response, error_of};
 
 /// `Succeeded`, or no `provisioningState` at all (which ARM means as done).

@@ -6,8 +6,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value as Json;
 
-use super::client::Op;
 use super::error::{ArmError, ArmErrorKind, ErrorDetail};
+use super::op::Op;
 
 /// A raw response.
 #[derive(Clone, Debug)]

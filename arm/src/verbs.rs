@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value as Json;
 
-use super::client::{ArmClient, Op};
+use super::client::ArmClient;
 use super::error::{ArmError, ArmErrorKind};
 use super::id::ResourceId;
+use super::op::Op;
 use super::{api_versions, lro};
 
 impl ArmClient {
