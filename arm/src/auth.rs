@@ -27,7 +27,7 @@ use crate::Secret;
 
 /// How to authenticate, in azurerm's terms; which credentials are tried
 /// follows from what is set.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Credentials {
     /// Entra tenant.
     pub tenant_id: Option<String>,

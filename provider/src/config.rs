@@ -21,32 +21,12 @@ pub use trench_arm::{CloudEnvironment, Secret};
 pub struct ProviderConfig {
     /// Subscription to manage.
     pub subscription_id: Option<String>,
-    /// Entra tenant.
-    pub tenant_id: Option<String>,
-    /// Service principal / managed identity client id.
-    pub client_id: Option<String>,
-    /// Client secret.
-    pub client_secret: Option<Secret>,
-    /// Use OIDC federation.
-    pub use_oidc: bool,
-    /// An explicit OIDC token.
-    pub oidc_token: Option<Secret>,
-    /// A file holding the OIDC token (re-read on every token refresh).
-    pub oidc_token_file_path: Option<String>,
-    /// GitHub Actions' ID-token request URL.
-    pub oidc_request_url: Option<String>,
-    /// GitHub Actions' ID-token request bearer token.
-    pub oidc_request_token: Option<Secret>,
-    /// Use a managed identity.
-    pub use_msi: bool,
-    /// Use the Azure CLI's login.
-    pub use_cli: bool,
+    /// How to authenticate (the authority host is the cloud's unless overridden).
+    pub credentials: Credentials,
     /// Cloud.
     pub environment: CloudEnvironment,
     /// Resource Manager endpoint (the cloud's, unless overridden).
     pub arm_endpoint: String,
-    /// Entra authority host (the cloud's, unless overridden).
-    pub authority_host: String,
     /// An extra trusted CA certificate (PEM file).
     pub ca_certificate_file: Option<String>,
     /// That file's contents, read once when configuring.
@@ -230,19 +210,7 @@ impl ProviderConfig {
         Settings {
             endpoint: self.arm_endpoint.clone(),
             cloud: self.environment,
-            credentials: Credentials {
-                tenant_id: self.tenant_id.clone(),
-                client_id: self.client_id.clone(),
-                client_secret: self.client_secret.clone(),
-                use_oidc: self.use_oidc,
-                oidc_token: self.oidc_token.clone(),
-                oidc_token_file_path: self.oidc_token_file_path.clone(),
-                oidc_request_url: self.oidc_request_url.clone(),
-                oidc_request_token: self.oidc_request_token.clone(),
-                use_msi: self.use_msi,
-                use_cli: self.use_cli,
-                authority_host: self.authority_host.clone(),
-            },
+            credentials: self.credentials.clone(),
             extra_ca_pem: self.ca_certificate_pem.clone(),
             user_agent: format!("terraform-provider-trench/{} terraform/{terraform_version}", crate::VERSION),
             options,
@@ -416,19 +384,21 @@ fn check(raw: &Raw, env: &dyn Fn(&str) -> Option<String>, resolve: bool) -> Resu
     let secret = |attr: &str, v: &Val<String>| pick(attr, v).map(|(s, _)| Secret::new(s));
     let cfg = ProviderConfig {
         subscription_id,
-        tenant_id,
-        client_id,
-        client_secret: secret("client_secret", &raw.client_secret),
-        use_oidc: pick_bool("use_oidc", &raw.use_oidc, &mut d).unwrap_or(false),
-        oidc_token: secret("oidc_token", &raw.oidc_token),
-        oidc_token_file_path: pick("oidc_token_file_path", &raw.oidc_token_file_path).map(|p| p.0),
-        oidc_request_url: pick("oidc_request_url", &raw.oidc_request_url).map(|p| p.0),
-        oidc_request_token: secret("oidc_request_token", &raw.oidc_request_token),
-        use_msi: pick_bool("use_msi", &raw.use_msi, &mut d).unwrap_or(false),
-        use_cli: pick_bool("use_cli", &raw.use_cli, &mut d).unwrap_or(true),
+        credentials: Credentials {
+            tenant_id,
+            client_id,
+            client_secret: secret("client_secret", &raw.client_secret),
+            use_oidc: pick_bool("use_oidc", &raw.use_oidc, &mut d).unwrap_or(false),
+            oidc_token: secret("oidc_token", &raw.oidc_token),
+            oidc_token_file_path: pick("oidc_token_file_path", &raw.oidc_token_file_path).map(|p| p.0),
+            oidc_request_url: pick("oidc_request_url", &raw.oidc_request_url).map(|p| p.0),
+            oidc_request_token: secret("oidc_request_token", &raw.oidc_request_token),
+            use_msi: pick_bool("use_msi", &raw.use_msi, &mut d).unwrap_or(false),
+            use_cli: pick_bool("use_cli", &raw.use_cli, &mut d).unwrap_or(true),
+            authority_host,
+        },
         environment,
         arm_endpoint,
-        authority_host,
         ca_certificate_file,
         ca_certificate_pem,
         default_tags,
@@ -463,7 +433,7 @@ mod tests {
         let c = configure(&config(&[]), &env).unwrap();
         assert_eq!(c.subscription_id.as_deref(), Some("11111111-1111-1111-1111-111111111111"));
         assert_eq!(c.arm_endpoint, "https://management.azure.com/");
-        assert!(c.use_cli, "azurerm's default");
+        assert!(c.credentials.use_cli, "azurerm's default");
     }
 
     #[test]
@@ -474,8 +444,8 @@ mod tests {
             _ => None,
         };
         let c = configure(&config(&[]), &env).unwrap();
-        assert_eq!(c.oidc_request_url.as_deref(), Some("https://token.actions.example/x"));
-        assert_eq!(c.oidc_token_file_path.as_deref(), Some("/var/run/token"));
+        assert_eq!(c.credentials.oidc_request_url.as_deref(), Some("https://token.actions.example/x"));
+        assert_eq!(c.credentials.oidc_token_file_path.as_deref(), Some("/var/run/token"));
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub fn azure(ctx: &Ctx) -> Result<Azure, Diagnostics> {
             "trench resources need a subscription: set subscription_id in the provider block or ARM_SUBSCRIPTION_ID.",
         )
     })?;
-    let env = Env { subscription, tenant: c.config.tenant_id.clone(), default_tags: c.config.default_tags.clone() };
+    let env = Env { subscription, tenant: c.config.credentials.tenant_id.clone(), default_tags: c.config.default_tags.clone() };
     Ok(Azure { arm: c.arm.clone(), env })
 }
 
