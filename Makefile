@@ -8,8 +8,10 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
 # Terraform's implied local mirror: plain `terraform init` finds the provider here, offline.
 MIRROR   := $(HOME)/.terraform.d/plugins/registry.terraform.io/trench-lab/trench/$(VERSION)/$(OS)_$(ARCH)
 CARGO    ?= cargo
+# Python tools the tests use (check-jsonschema), in a venv of the repo's own.
+VENV     := .trench/ci-venv
 
-.PHONY: help build install test lint bench reliability fmt sim generate docs demo demo-destroy
+.PHONY: help tools build install test lint bench reliability fmt sim generate docs demo demo-destroy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,8 +26,14 @@ install: ## build the release provider and install it into Terraform's implied l
 	@echo "installed terraform-provider-trench $(VERSION) into $(MIRROR)"
 	@echo "note: a rebuilt binary no longer matches an existing .terraform.lock.hcl; delete it and re-run terraform init"
 
-test: build ## everything CI runs: unit, in-process gRPC, armsim and end-to-end tests with the real terraform
-	$(CARGO) test --workspace
+tools: $(VENV)/bin/check-jsonschema ## install what the tests need beyond the toolchain into .trench/ (a Python venv)
+
+$(VENV)/bin/check-jsonschema:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'check-jsonschema>=0.29'
+
+test: build tools ## everything CI runs: unit, in-process gRPC, armsim and end-to-end tests with the real terraform
+	TRENCH_WORKFLOW_VALIDATOR=$(CURDIR)/$(VENV)/bin/check-jsonschema $(CARGO) test --workspace
 
 lint: ## formatting and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
