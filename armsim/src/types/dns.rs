@@ -115,6 +115,25 @@ impl Hooks for ZoneHooks {
         p["numberOfVirtualNetworkLinksWithRegistration"] = json!(registration);
         p["maxNumberOfVirtualNetworkLinksWithRegistration"] = json!(100);
     }
+
+    fn check_delete(&self, st: &State, res: &Resource) -> Result<(), ArmError> {
+        // ARM's generic nested-resource refusal; records go with the zone, links do not.
+        let links: Vec<String> = st
+            .children(&res.key(), LINK_TYPE)
+            .iter()
+            .map(|l| format!("'{ZONE_TYPE}/{}/virtualNetworkLinks/{}'", res.name(), l.name()))
+            .collect();
+        if links.is_empty() {
+            return Ok(());
+        }
+        Err(ArmError::conflict(
+            "CannotDeleteResource",
+            format!(
+                "Cannot delete resource while nested resources exist. Some existing nested resource IDs include: {}. Please delete all nested resources before deleting this resource.",
+                links.join(", ")
+            ),
+        ))
+    }
 }
 
 struct LinkHooks;

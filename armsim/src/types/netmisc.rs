@@ -140,10 +140,11 @@ impl Hooks for PipHooks {
 
     fn check_delete(&self, st: &State, res: &Resource) -> Result<(), ArmError> {
         match ipconfig_users(st, &res.key(), "publicIPAddress").into_iter().next() {
+            // Azure's wording, its two spaces before "To learn" included.
             Some(user) => Err(ArmError::bad_request(
-                "PublicIPAddressInUse",
+                "PublicIPAddressCannotBeDeleted",
                 format!(
-                    "Public IP address {} can not be deleted since it is still allocated to resource {user}. In order to delete the public IP, disassociate/detach the Public IP address from the resource.",
+                    "Public IP address {} can not be deleted since it is still allocated to resource {user}. In order to delete the public IP, disassociate/detach the Public IP address from the resource.  To learn how to do this, see aka.ms/deletepublicip.",
                     res.id
                 ),
             )),
@@ -249,13 +250,26 @@ impl Hooks for RtHooks {
             body["properties"]["subnets"] = json!(subnets);
         }
     }
+
+    fn check_delete(&self, st: &State, res: &Resource) -> Result<(), ArmError> {
+        // ARM names the table alone, not the subnets.
+        if associated(st, &res.key(), &[SUBNET_TYPE], "routeTable").is_empty() {
+            return Ok(());
+        }
+        Err(ArmError::bad_request("InUseRouteTableCannotBeDeleted", format!("Route table {} is in use and cannot be deleted.", res.name())))
+    }
 }
 
 fn associated_subnets(st: &State, key: &str, field: &str) -> Vec<Value> {
+    associated(st, key, &[SUBNET_TYPE], field).iter().map(|id| sub_resource(id)).collect()
+}
+
+/// Ids of the objects of `types` whose `properties.<field>` points at `key`.
+fn associated(st: &State, key: &str, types: &[&str], field: &str) -> Vec<String> {
     st.referrers(key)
         .into_iter()
-        .filter(|r| r.is(SUBNET_TYPE) && ref_key(r.prop(field)).as_deref() == Some(key))
-        .map(|r| sub_resource(&r.id))
+        .filter(|r| types.iter().any(|t| r.is(t)) && ref_key(r.prop(field)).as_deref() == Some(key))
+        .map(|r| r.id.clone())
         .collect()
 }
 
@@ -367,15 +381,25 @@ impl Hooks for NsgHooks {
         if !subnets.is_empty() {
             body["properties"]["subnets"] = json!(subnets);
         }
-        let nics: Vec<Value> = st
-            .referrers(&res.key())
-            .into_iter()
-            .filter(|r| r.is(NIC_TYPE) && ref_key(r.prop("networkSecurityGroup")).as_deref() == Some(res.key().as_str()))
-            .map(|r| sub_resource(&r.id))
-            .collect();
+        let nics: Vec<Value> = associated(st, &res.key(), &[NIC_TYPE], "networkSecurityGroup").iter().map(|id| sub_resource(id)).collect();
         if !nics.is_empty() {
             body["properties"]["networkInterfaces"] = json!(nics);
         }
+    }
+
+    fn check_delete(&self, st: &State, res: &Resource) -> Result<(), ArmError> {
+        let users = associated(st, &res.key(), &[SUBNET_TYPE, NIC_TYPE], "networkSecurityGroup");
+        if users.is_empty() {
+            return Ok(());
+        }
+        Err(ArmError::bad_request(
+            "InUseNetworkSecurityGroupCannotBeDeleted",
+            format!(
+                "Network security group {} cannot be deleted because it is in use by the following resources: {}. In order to delete the Network security group, remove the association with the resource(s). To learn how to do this, see aka.ms/deletensg.",
+                res.id,
+                users.join(", ")
+            ),
+        ))
     }
 }
 

@@ -370,6 +370,16 @@ impl Hooks for VnetHooks {
         body["properties"]["virtualNetworkPeerings"] = json!(peerings);
     }
 
+    fn on_delete(&self, st: &State, _cfg: &SimConfig, _now: i64, res: &Resource) -> Vec<Effect> {
+        // Private DNS links to a deleted network are cleared (Azure's Private DNS FAQ).
+        let key = res.key();
+        st.referrers(&key)
+            .into_iter()
+            .filter(|r| r.is(super::dns::LINK_TYPE) && ref_key(r.prop("virtualNetwork")).as_deref() == Some(key.as_str()))
+            .map(|l| Effect::Remove { key: l.key() })
+            .collect()
+    }
+
     fn check_delete(&self, st: &State, res: &Resource) -> Result<(), ArmError> {
         for s in st.children(&res.key(), SUBNET_TYPE) {
             let users = subnet_users(st, &s.key());
