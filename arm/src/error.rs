@@ -206,6 +206,9 @@ impl ArmError {
             "InUseSubnetCannotBeDeleted" | "InUseSubnetCannotBeUpdated" => {
                 "something else still uses this subnet (the message names it). Remove or move that first, or keep the subnet in configuration."
             }
+            "InUseRouteTableCannotBeDeleted" | "InUseNetworkSecurityGroupCannotBeDeleted" | "PublicIPAddressCannotBeDeleted" | "NicInUse" | "CannotDeleteResource" => {
+                "another object still points at this one (subnets, NICs, IP configurations or nested resources). Detach or delete those first; ARM refuses the delete until nothing uses it."
+            }
             "PrincipalNotFound" => {
                 "the principal does not exist in the tenant, or Entra ID has not replicated it to ARM yet. trench sends principalType and retries briefly; if it still fails, check the principal id."
             }
