@@ -10,6 +10,8 @@ MIRROR   := $(HOME)/.terraform.d/plugins/registry.terraform.io/trench-lab/trench
 CARGO    ?= cargo
 # Python tools the tests use (check-jsonschema), in a venv of the repo's own.
 VENV     := .trench/ci-venv
+# Cargo tools the reliability suites use (cargo-fuzz), installed into the repo.
+TOOLS    := .trench/tools
 
 .PHONY: help tools build install test lint bench reliability fmt sim generate docs demo demo-destroy
 
@@ -26,13 +28,16 @@ install: ## build the release provider and install it into Terraform's implied l
 	@echo "installed terraform-provider-trench $(VERSION) into $(MIRROR)"
 	@echo "note: a rebuilt binary no longer matches an existing .terraform.lock.hcl; delete it and re-run terraform init"
 
-tools: $(VENV)/bin/check-jsonschema ## install what the tests need beyond the toolchain into .trench/ (a Python venv)
+tools: $(VENV)/bin/check-jsonschema $(TOOLS)/bin/cargo-fuzz ## install what tests and suites need beyond the toolchain into .trench/
 
 $(VENV)/bin/check-jsonschema:
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'check-jsonschema>=0.29'
 
-test: build tools ## everything CI runs: unit, in-process gRPC, armsim and end-to-end tests with the real terraform
+$(TOOLS)/bin/cargo-fuzz:
+	$(CARGO) install --locked --quiet cargo-fuzz --root $(TOOLS)
+
+test: build $(VENV)/bin/check-jsonschema ## everything CI runs: unit, in-process gRPC, armsim and end-to-end tests with the real terraform
 	TRENCH_WORKFLOW_VALIDATOR=$(CURDIR)/$(VENV)/bin/check-jsonschema $(CARGO) test --workspace
 
 lint: ## formatting and clippy, warnings are errors
@@ -62,9 +67,9 @@ demo-destroy: ## tear the demo estate down and remove .trench/demo
 sim: ## run the ARM simulator on https://127.0.0.1:8443 (state in .trench/sim; TIME_SCALE defaults to 0.01)
 	$(CARGO) run --release -p trench-armsim -- serve --listen 127.0.0.1:8443 --state-dir .trench/sim --time-scale $(or $(TIME_SCALE),0.01)
 
-reliability: ## fault soak, crash and interrupt, drift, bad input, fuzzing and security suites (one line per suite)
+reliability: $(TOOLS)/bin/cargo-fuzz ## fault soak, crash and interrupt, drift, bad input, fuzzing and security suites (one line per suite)
 	$(CARGO) build --release --workspace --bins
-	target/release/trench-reliability $(RELIABILITY_ARGS)
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" target/release/trench-reliability $(RELIABILITY_ARGS)
 
 bench: ## measure every figure (release build) into bench/results.json
 	$(CARGO) build --release --workspace --bins

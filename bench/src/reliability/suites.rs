@@ -479,7 +479,7 @@ pub fn fuzz(seconds: u64) -> Outcome {
                 println!("fuzz {t}: FAILED");
                 failures.push(format!("{t}: {}", tail(&String::from_utf8_lossy(&o.stderr))));
             }
-            Err(e) => failures.push(format!("{t}: cargo fuzz: {e} (install with cargo install cargo-fuzz)")),
+            Err(e) => failures.push(format!("{t}: cargo fuzz: {e} (make reliability installs it into .trench/tools)")),
         }
     }
     Outcome { trials: targets.len().max(1) as u64, failures }
