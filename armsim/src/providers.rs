@@ -11,7 +11,6 @@ use crate::spec;
 use crate::state::RegState;
 
 /// api-versions for subscriptions and providers (Microsoft.Resources).
-const RESOURCES_VERSIONS: &[&str] = &["2025-04-01", "2023-07-01"];
 const SUBSCRIPTION_VERSIONS: &[&str] = &["2025-04-01", "2023-07-01", "2022-12-01"];
 /// Seconds a registration takes, before time-scale.
 const REGISTRATION_SECS: f64 = 30.0;
@@ -57,7 +56,7 @@ fn find_ns(ns: &str) -> Result<(&'static str, Vec<&'static spec::Spec>), ArmErro
 }
 
 fn versions(req: &Req) -> Result<(), ArmError> {
-    crate::engine::check_versions(req, RESOURCES_VERSIONS, "Microsoft.Resources", "providers").map(|_| ())
+    crate::engine::check_versions(req, crate::types::versions::RESOURCES, "Microsoft.Resources", "providers").map(|_| ())
 }
 
 pub(crate) fn list(sim: &Sim, req: &Req, sub: &str) -> Result<Reply, ArmError> {

@@ -47,7 +47,13 @@ pub(crate) mod versions {
     pub const DIAGNOSTICS: &[&str] = &["2021-05-01-preview", "2016-09-01"];
     pub const STORAGE: &[&str] = &["2026-04-01", "2025-08-01", "2025-06-01"];
     pub const COMPUTE: &[&str] = &["2026-04-01", "2024-07-01", "2024-03-01"];
-    pub const RESOURCES: &[&str] = &["2025-04-01", "2023-07-01"];
+    /// Microsoft.Resources answers every stable version of its spec (the
+    /// Python SDK registers namespaces with 2016-02-01).
+    pub const RESOURCES: &[&str] = &[
+        "2025-04-01", "2024-07-01", "2024-03-01", "2023-07-01", "2022-09-01", "2021-04-01", "2021-01-01", "2020-10-01", "2020-08-01",
+        "2020-06-01", "2019-10-01", "2019-08-01", "2019-07-01", "2019-05-10", "2019-05-01", "2019-03-01", "2018-05-01", "2018-02-01",
+        "2017-05-10", "2016-09-01", "2016-07-01", "2016-02-01", "2015-11-01",
+    ];
 }
 
 pub(crate) fn all() -> Vec<&'static Spec> {
