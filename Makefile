@@ -28,17 +28,19 @@ install: ## build the release provider and install it into Terraform's implied l
 	@echo "installed terraform-provider-trench $(VERSION) into $(MIRROR)"
 	@echo "note: a rebuilt binary no longer matches an existing .terraform.lock.hcl; delete it and re-run terraform init"
 
-tools: $(VENV)/bin/check-jsonschema $(TOOLS)/bin/cargo-fuzz ## install what tests and suites need beyond the toolchain into .trench/
+tools: $(VENV)/.installed $(TOOLS)/bin/cargo-fuzz ## install what tests and suites need beyond the toolchain into .trench/
 
-$(VENV)/bin/check-jsonschema:
+# The workflow validator and the Azure SDKs for Python the conformance test drives armsim with.
+$(VENV)/.installed: tests/sdk/requirements.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'check-jsonschema>=0.29'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'check-jsonschema>=0.29' -r tests/sdk/requirements.txt
+	touch $@
 
 $(TOOLS)/bin/cargo-fuzz:
 	$(CARGO) install --locked --quiet cargo-fuzz --root $(TOOLS)
 
-test: build $(VENV)/bin/check-jsonschema ## everything CI runs: unit, in-process gRPC, armsim and end-to-end tests with the real terraform
-	TRENCH_WORKFLOW_VALIDATOR=$(CURDIR)/$(VENV)/bin/check-jsonschema $(CARGO) test --workspace
+test: build $(VENV)/.installed ## everything CI runs: unit, in-process gRPC, armsim and end-to-end tests with the real terraform
+	TRENCH_WORKFLOW_VALIDATOR=$(CURDIR)/$(VENV)/bin/check-jsonschema TRENCH_SDK_PYTHON=$(CURDIR)/$(VENV)/bin/python $(CARGO) test --workspace
 
 lint: ## formatting and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
