@@ -206,7 +206,11 @@ impl ArmError {
             "InUseSubnetCannotBeDeleted" | "InUseSubnetCannotBeUpdated" => {
                 "something else still uses this subnet (the message names it). Remove or move that first, or keep the subnet in configuration."
             }
-            "InUseRouteTableCannotBeDeleted" | "InUseNetworkSecurityGroupCannotBeDeleted" | "PublicIPAddressCannotBeDeleted" | "NicInUse" | "CannotDeleteResource" => {
+            "InUseRouteTableCannotBeDeleted"
+            | "InUseNetworkSecurityGroupCannotBeDeleted"
+            | "PublicIPAddressCannotBeDeleted"
+            | "NicInUse"
+            | "CannotDeleteResource" => {
                 "another object still points at this one (subnets, NICs, IP configurations or nested resources). Detach or delete those first; ARM refuses the delete until nothing uses it."
             }
             "PrincipalNotFound" => {

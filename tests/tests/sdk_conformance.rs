@@ -13,17 +13,13 @@ use trench_e2e::sim::Sim;
 /// The resource types of `arm/src/api_versions.rs`.
 fn pinned_types() -> BTreeSet<String> {
     let table = std::fs::read_to_string(repo_root().join("arm/src/api_versions.rs")).unwrap();
-    table
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("(\"")?.split('"').next().map(str::to_owned))
-        .filter(|t| t.contains('/'))
-        .collect()
+    table.lines().filter_map(|l| l.trim().strip_prefix("(\"")?.split('"').next().map(str::to_owned)).filter(|t| t.contains('/')).collect()
 }
 
 #[test]
 fn the_azure_sdk_for_python_drives_every_estate_type_through_armsim() {
-    let python = std::env::var("TRENCH_SDK_PYTHON")
-        .unwrap_or_else(|_| repo_root().join(".trench/ci-venv/bin/python").display().to_string());
+    let python =
+        std::env::var("TRENCH_SDK_PYTHON").unwrap_or_else(|_| repo_root().join(".trench/ci-venv/bin/python").display().to_string());
     assert!(
         std::path::Path::new(&python).exists(),
         "{python} is missing: `make tools` installs the Azure SDKs into .trench/ci-venv (make test does)"
