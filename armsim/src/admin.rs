@@ -27,6 +27,8 @@ pub(crate) fn router() -> Router<Sim> {
         .route("/faults/{id}", axum::routing::delete(delete_fault))
         .route("/reset", post(reset))
         .route("/durations", get(durations))
+        .route("/check/dns", get(check_dns))
+        .route("/check/authz", get(check_authz))
         .layer(middleware::from_fn(loopback_only))
 }
 
@@ -208,6 +210,41 @@ async fn reset(State(sim): State<Sim>) -> Response {
         return err(500, "PersistenceFailed", e.to_string());
     }
     ok(json!({"reset": true}))
+}
+
+#[derive(Deserialize)]
+struct DnsQuery {
+    from: String,
+    name: String,
+}
+
+/// What `name` resolves to from the VNet `from`.
+async fn check_dns(State(sim): State<Sim>, Query(q): Query<DnsQuery>) -> Response {
+    sim.tick();
+    match crate::check::dns(&sim.read(), &q.from, &q.name) {
+        Ok(v) => ok(v),
+        Err(e) => Reply::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthzQuery {
+    principal: String,
+    scope: String,
+    action: Option<String>,
+    data_action: Option<String>,
+}
+
+/// Whether a principal may perform an action (or a data action) at a scope.
+async fn check_authz(State(sim): State<Sim>, Query(q): Query<AuthzQuery>) -> Response {
+    sim.tick();
+    let (action, data) = match (q.action, q.data_action) {
+        (Some(a), None) => (a, false),
+        (None, Some(a)) => (a, true),
+        _ => return err(400, "InvalidRequest", "Give exactly one of action= or dataAction=."),
+    };
+    ok(crate::check::authz(&sim.read(), &q.principal, &action, data, &q.scope))
 }
 
 async fn durations(State(sim): State<Sim>) -> Response {

@@ -10,6 +10,7 @@ mod admin;
 mod armpath;
 mod auth;
 pub mod bench;
+mod check;
 mod clock;
 mod config;
 mod engine;

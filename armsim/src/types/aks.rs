@@ -435,6 +435,7 @@ impl Hooks for ClusterHooks {
         }
 
         // Private cluster: private FQDN and (for privateDNSZone "system") the zone in the node RG.
+        let api_subnet = planned.iter().find_map(|(_, p)| p.get("vnetSubnetID").and_then(Value::as_str).map(str::to_string));
         let private = cx.prop("apiServerAccessProfile.enablePrivateCluster").and_then(Value::as_bool).unwrap_or(false);
         let hash = cx.hex("fqdn", 8);
         let zone_guid = cx.guid("private-dns-zone");
@@ -448,11 +449,13 @@ impl Hooks for ClusterHooks {
                 "system" => {
                     let zname = format!("{zone_guid}.privatelink.{location}.azmk8s.io");
                     if existing.is_none() {
-                        cx.upsert(
-                            super::dns::ZONE_TYPE,
-                            format!("{node_rg_id}/providers/{}/{zname}", super::dns::ZONE_TYPE),
-                            json!({"location": "global", "tags": {}, "properties": {}}),
-                        );
+                        let zone_id = format!("{node_rg_id}/providers/{}/{zname}", super::dns::ZONE_TYPE);
+                        cx.upsert(super::dns::ZONE_TYPE, zone_id.clone(), json!({"location": "global", "tags": {}, "properties": {}}));
+                        // As AKS does: the API server's record, at an address in the node subnet, and a
+                        // link to the cluster's own VNet (and no other).
+                        if let Some(subnet) = api_subnet.as_deref() {
+                            system_zone_entries(cx, &zone_id, subnet, &format!("{prefix}-{hash}"));
+                        }
                     }
                     zname
                 }
@@ -603,4 +606,25 @@ impl Hooks for PoolHooks {
         }
         Ok(())
     }
+}
+
+/// The API server's A record and the link to the cluster's VNet in an AKS-made private zone.
+fn system_zone_entries(cx: &mut PutCx<'_>, zone_id: &str, subnet_id: &str, host: &str) {
+    let subnet_key = crate::armpath::key_of(subnet_id);
+    let Some(subnet) = cx.st.get(&subnet_key) else { return };
+    let Some(net) = super::vnet::subnet_net(subnet) else { return };
+    let used = super::netmisc::used_ips(cx.st, &subnet_key, "");
+    let ip = crate::ipam::allocate(&net, &used).unwrap_or_else(|| crate::ipam::nth(&net, 4));
+    let vnet_id = subnet_id.rsplitn(3, '/').nth(2).unwrap_or_default().to_string();
+    let link = cx.guid("system-zone-link");
+    cx.upsert(
+        super::dns::LINK_TYPE,
+        format!("{zone_id}/virtualNetworkLinks/{link}"),
+        json!({"location": "global", "tags": {}, "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": false}}),
+    );
+    cx.upsert(
+        super::dns::A_TYPE,
+        format!("{zone_id}/A/{host}"),
+        json!({"properties": {"ttl": 300, "aRecords": [{"ipv4Address": ip.to_string()}]}}),
+    );
 }

@@ -184,6 +184,27 @@ pub(crate) const BUILT_IN_ROLES: &[Role] = &[
     ),
 ];
 
+/// The notActions of a built-in role (only Contributor's matter to the estate's checks).
+pub(crate) fn not_actions(guid: &str) -> &'static [&'static str] {
+    match guid {
+        // Contributor
+        "b24988ac-6180-42a0-ab88-20f7382dd24c" => &[
+            "Microsoft.Authorization/*/Delete",
+            "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/elevateAccess/Action",
+            "Microsoft.Blueprint/blueprintAssignments/write",
+            "Microsoft.Blueprint/blueprintAssignments/delete",
+            "Microsoft.Compute/galleries/share/action",
+            "Microsoft.Purview/consents/write",
+            "Microsoft.Purview/consents/delete",
+            "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
+            "Microsoft.Subscription/cancel/action",
+            "Microsoft.Subscription/enable/action",
+        ],
+        _ => &[],
+    }
+}
+
 fn role(guid: &str) -> Option<&'static Role> {
     BUILT_IN_ROLES.iter().find(|r| r.0.eq_ignore_ascii_case(guid))
 }
@@ -198,7 +219,7 @@ fn role_body(sub: &str, r: &Role) -> Value {
             "type": "BuiltInRole",
             "description": r.2,
             "assignableScopes": ["/"],
-            "permissions": [{"actions": r.3, "notActions": [], "dataActions": r.4, "notDataActions": []}],
+            "permissions": [{"actions": r.3, "notActions": not_actions(r.0), "dataActions": r.4, "notDataActions": []}],
             "createdOn": "2015-02-02T21:55:09.8806423Z",
             "updatedOn": "2024-01-01T00:00:00.0000000Z",
             "createdBy": null,
