@@ -116,6 +116,8 @@ resource "trench_private_aks" "this" {
   resource_group_name = trench_spoke.aks.resource_group_name
   subnet_id           = trench_spoke.aks.subnet_ids["aks-nodes"]
   firewall_policy_id  = trench_hub.this.firewall_policy_id
+  # The jump host (and runners) in the hub resolve the private API server.
+  dns_link_virtual_network_ids = [trench_hub.this.id]
 
   kubernetes_version     = var.aks.kubernetes_version
   sku_tier               = var.aks.sku_tier

@@ -15,6 +15,7 @@ use super::PrivateAks;
 use super::spec::{AksIds, AksSpec, Pool, Slot, acr_pull, profiles};
 use crate::resources::common::Azure;
 use crate::resources::composite::{Failure, Run, read_state, str_at};
+use crate::resources::roles;
 
 /// How long a fresh kubelet identity may take to replicate to ARM.
 const PRINCIPAL_REPLICATION: Duration = Duration::from_secs(120);
@@ -78,6 +79,44 @@ pub(super) async fn egress_problems(
         }
     }
     Ok(Some(problems))
+}
+
+/// Network Contributor for the cluster's own identity on the node subnet and its route table: a
+/// userDefinedRouting cluster's internal load balancers fail with `LinkedAuthorizationFailed`
+/// without it. Empty until the cluster reports its identity.
+async fn network_contributor(arm: &ArmClient, op: &Op, spec: &AksSpec, cluster: &Json) -> Result<Vec<(ResourceId, Json)>, ArmError> {
+    let Some(principal) = str_at(cluster, "/identity/principalId") else { return Ok(Vec::new()) };
+    let Ok(subnet) = ResourceId::parse(&spec.subnet_id) else { return Ok(Vec::new()) };
+    let mut scopes = vec![subnet.clone()];
+    if let Some(rt) =
+        arm.get(op, &subnet).await?.and_then(|s| str_at(&s, "/properties/routeTable/id").and_then(|r| ResourceId::parse(r).ok()))
+    {
+        scopes.push(rt);
+    }
+    let Some(role) = roles::role_definition_id(&spec.ids.subscription, "Network Contributor") else { return Ok(Vec::new()) };
+    let guid = role.rsplit('/').next().unwrap_or_default().to_owned();
+    Ok(scopes
+        .into_iter()
+        .map(|scope| {
+            let name = roles::assignment_name(&scope.to_string(), principal, &guid);
+            let body = json!({ "properties": { "roleDefinitionId": role, "principalId": principal, "principalType": "ServicePrincipal" } });
+            (scope.extension("Microsoft.Authorization", "roleAssignments", &name), body)
+        })
+        .collect())
+}
+
+/// The link of `vnet` to the private DNS zone AKS made for the API server (in the node resource
+/// group, named by the private FQDN without its host label). None before the cluster reports them.
+fn dns_link(spec: &AksSpec, cluster: &Json, vnet: &str) -> Option<(ResourceId, Json)> {
+    let fqdn = str_at(cluster, "/properties/privateFQDN")?;
+    let node_rg = str_at(cluster, "/properties/nodeResourceGroup")?;
+    let zone = fqdn.split_once('.')?.1;
+    let vnet_id = ResourceId::parse(vnet).ok()?;
+    let name = format!("trench-{}", vnet_id.name()).to_ascii_lowercase();
+    let id = ResourceId::resource(&spec.ids.subscription, node_rg, "Microsoft.Network", "privateDnsZones", zone)
+        .child("virtualNetworkLinks", &name);
+    let body = json!({ "location": "global", "tags": spec.tags, "properties": { "virtualNetwork": { "id": vnet }, "registrationEnabled": false } });
+    Some((id, body))
 }
 
 /// How long the cluster waits for the registry or workspace it names: the
@@ -234,9 +273,32 @@ impl Apply for PrivateAks {
             }
             Ok::<_, ArmError>(())
         };
-        let (d, p) = tokio::join!(diag, pull);
+        let net = async {
+            for (id, body) in network_contributor(arm, &read, spec, &cluster).await? {
+                if !arm.get(&read, &id).await?.is_some_and(|a| matches(&body, &a)) {
+                    arm.put_retrying(op, &id, &body, &["PrincipalNotFound"], PRINCIPAL_REPLICATION).await?;
+                }
+            }
+            let mut dropped: Vec<String> = prior.map(|p| p.dns_links.clone()).unwrap_or_default();
+            dropped.retain(|v| !spec.dns_links.iter().any(|w| w.eq_ignore_ascii_case(v)));
+            for vnet in dropped {
+                if let Some((id, _)) = dns_link(spec, &cluster, &vnet) {
+                    arm.delete(&op.with_action("removing"), &id).await?;
+                }
+            }
+            for vnet in &spec.dns_links {
+                if let Some((id, body)) = dns_link(spec, &cluster, vnet)
+                    && !arm.get(&read, &id).await?.is_some_and(|l| matches(&body, &l))
+                {
+                    arm.put(op, &id, &body).await?;
+                }
+            }
+            Ok::<_, ArmError>(())
+        };
+        let (d, p, n) = tokio::join!(diag, pull, net);
         d?;
         p?;
+        n?;
         Ok(())
     }
 
@@ -246,6 +308,17 @@ impl Apply for PrivateAks {
         let ids: &AksIds = &spec.ids;
         if let Some(id) = prior.get_attr("acr_pull_role_assignment_id").and_then(Value::as_str).and_then(|s| ResourceId::parse(s).ok()) {
             arm.delete(op, &id).await?;
+        }
+        // What trench added around the cluster: role assignments outlive their principal in Azure.
+        if let Some(cluster) = arm.get(op, &ids.cluster_id()).await? {
+            for (id, _) in network_contributor(arm, op, spec, &cluster).await? {
+                arm.delete(op, &id).await?;
+            }
+            for vnet in &spec.dns_links {
+                if let Some((id, _)) = dns_link(spec, &cluster, vnet) {
+                    arm.delete(op, &id).await?;
+                }
+            }
         }
         // Diagnostic settings outlive their resource in Azure and block a re-create's name.
         if spec.law.is_some() {

@@ -68,6 +68,7 @@ pub struct AksConfig {
     node_pools: Val<BTreeMap<String, PoolConfig>>,
     log_analytics_workspace_id: Val<String>,
     acr_id: Val<String>,
+    dns_link_virtual_network_ids: Val<Vec<String>>,
     admin_group_object_ids: Val<Vec<String>>,
     tags: Val<BTreeMap<String, String>>,
 }
@@ -196,6 +197,7 @@ impl Model for PrivateAks {
                 .attr(Attribute::nested("node_pools", Nesting::Map, Mode::Optional, pool_attrs(false)).describe("More pools by name (`user`, `infra`): 1-12 lowercase letters and digits, starting with a letter."))
                 .attr(Attribute::optional("log_analytics_workspace_id", Type::String).describe("Log Analytics workspace for Container Insights and control-plane diagnostic settings."))
                 .attr(Attribute::optional("acr_id", Type::String).describe("Container registry the kubelet identity gets AcrPull on."))
+                .attr(Attribute::optional("dns_link_virtual_network_ids", Type::list(Type::String)).describe("VNets besides the cluster's own that must resolve the private API server, e.g. the hub (`trench_hub.<name>.id`) where the jump host and CI runners live: each is linked to the cluster's private DNS zone."))
                 .attr(Attribute::optional("admin_group_object_ids", Type::list(Type::String)).describe("Entra groups that administer the cluster; enables managed Entra integration with Azure RBAC and disables local accounts."))
                 .attr(Attribute::optional("allow_replacement", Type::Bool).describe("Allow a change that replaces the cluster (default false: such a plan is refused and the reason shown)."))
                 .attr(c("id", "Cluster id; the import id."))

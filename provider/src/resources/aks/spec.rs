@@ -121,6 +121,8 @@ pub struct AksSpec {
     pub law: Option<String>,
     /// Container registry for AcrPull.
     pub acr: Option<String>,
+    /// VNets linked to the cluster's private DNS zone besides its own.
+    pub dns_links: Vec<String>,
     /// Entra admin groups.
     pub admin_groups: Vec<String>,
     /// Tenant (for managed Entra integration).
@@ -390,6 +392,7 @@ impl Specs for PrivateAks {
             pools,
             law: c.log_analytics_workspace_id.known().cloned(),
             acr: c.acr_id.known().cloned(),
+            dns_links: c.dns_link_virtual_network_ids.known().cloned().unwrap_or_default(),
             admin_groups: c.admin_group_object_ids.known().cloned().unwrap_or_default(),
             tenant: e.tenant.clone(),
             kubelet: v.get_attr("kubelet_identity_object_id").and_then(Value::as_str).map(str::to_owned),

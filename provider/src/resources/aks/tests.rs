@@ -90,6 +90,7 @@ fn sample() -> AksSpec {
         ],
         law: Some("/subscriptions/00000000-0000-4000-8000-000000000002/resourceGroups/rg-trench-core-dev/providers/Microsoft.OperationalInsights/workspaces/trench-core-law-dev".into()),
         acr: None,
+        dns_links: vec![],
         admin_groups: vec![],
         tenant: None,
         kubelet: None,

@@ -1,0 +1,112 @@
+//! The operators' checkpoints (`estate-plan.md`, Phase 1–2) held against env/dev as applied by the
+//! real terraform: what the jump host's VNet resolves, and what the estate's identities may do.
+//! armsim answers from its ARM state (`/_sim/check/…`, see armsim/PARITY.md); each check is also
+//! shown failing on a deliberately broken copy, so none can pass vacuously.
+
+use reqwest::Method;
+use serde_json::Value as Json;
+use trench_e2e::sim::Sim;
+use trench_e2e::terraform::Workspace;
+
+fn q(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn resolve(sim: &Sim, from: &str, name: &str) -> Json {
+    sim.admin(Method::GET, &format!("check/dns?from={}&name={}", q(from), q(name)), None).await
+}
+
+async fn may(sim: &Sim, principal: &str, action: &str, scope: &str) -> Json {
+    let kind = if action.starts_with("data:") { "dataAction" } else { "action" };
+    let action = action.trim_start_matches("data:");
+    sim.admin(Method::GET, &format!("check/authz?principal={principal}&{kind}={}&scope={}", q(action), q(scope)), None).await
+}
+
+fn host(url_or_fqdn: &str) -> String {
+    url_or_fqdn.trim_start_matches("https://").trim_end_matches('/').split(['/', ':']).next().unwrap_or_default().to_owned()
+}
+
+fn str_out(ws: &Workspace, name: &str) -> String {
+    ws.output_json(name).as_str().unwrap_or_else(|| panic!("output {name} is not a string")).to_owned()
+}
+
+#[tokio::test]
+async fn env_dev_passes_the_dns_and_identity_checkpoints_and_each_check_fails_when_broken() {
+    let sim = Sim::start(&[]);
+    let mut ws = Workspace::from_repo(&["modules", "env"], "env/dev");
+    ws.env = sim.provider_env();
+    ws.env.push(("TF_VAR_postgresql_administrator_password".into(), "Example-Passw0rd!".into()));
+    ws.tf(&["init", "-input=false"]).ok();
+    ws.tf(&["apply", "-auto-approve", "-input=false"]).ok();
+    assert!(ws.plan_is_empty(), "the plan after apply");
+
+    let hub_vnet = str_out(&ws, "hub_id");
+    let cluster_id = str_out(&ws, "aks_cluster_id");
+    let cluster = sim.admin(Method::GET, &format!("resources{cluster_id}"), None).await;
+    let nodes_subnet = ws.output_json("spoke_subnet_ids")["aks-nodes"].as_str().unwrap().to_owned();
+
+    // Phase 2.1: `kubectl get nodes` from the jump host needs the private API server's name.
+    let api = str_out(&ws, "aks_private_fqdn");
+    let r = resolve(&sim, &hub_vnet, &api).await;
+    assert_eq!(r["answer"]["kind"], "private", "the API server from the hub: {r:#}");
+    // The PaaS names resolve to their private endpoints from the hub.
+    let pe_ips = ws.output_json("private_endpoint_ips");
+    for (output, what) in [("key_vault_uri", "Key Vault"), ("postgresql_fqdn", "PostgreSQL")] {
+        let name = host(&str_out(&ws, output));
+        let r = resolve(&sim, &hub_vnet, &name).await;
+        assert_eq!(r["answer"]["kind"], "private", "{what} ({name}) from the hub: {r:#}");
+        let ip = r["answer"]["ips"][0].as_str().unwrap_or_default();
+        assert!(
+            pe_ips.as_object().unwrap().values().any(|v| v.as_str() == Some(ip)),
+            "{what} resolves to {ip}, not a private endpoint: {pe_ips}"
+        );
+    }
+
+    // Identities: the kubelet pulls from the registry, the workload reads secrets and sends orders,
+    // the cluster's own identity manages its subnet and route table (internal load balancers).
+    let kubelet = cluster["body"]["properties"]["identityProfile"]["kubeletidentity"]["objectId"].as_str().unwrap().to_owned();
+    let control_plane = cluster["body"]["identity"]["principalId"].as_str().unwrap().to_owned();
+    let workload = ws.output_json("workload_principal_ids")["catalog-api"].as_str().unwrap().to_owned();
+    let acr = str_out(&ws, "acr_id");
+    let vault = str_out(&ws, "key_vault_id");
+    let queue = format!("{}/queues/orders", str_out(&ws, "service_bus_id"));
+    let subnet = sim.admin(Method::GET, &format!("resources{nodes_subnet}"), None).await;
+    let route_table = subnet["body"]["properties"]["routeTable"]["id"].as_str().unwrap().to_owned();
+    let allowed = [
+        (&kubelet, "Microsoft.ContainerRegistry/registries/pull/read", &acr),
+        (&workload, "data:Microsoft.KeyVault/vaults/secrets/getSecret/action", &vault),
+        (&workload, "data:Microsoft.ServiceBus/namespaces/messages/send/action", &queue),
+        (&control_plane, "Microsoft.Network/virtualNetworks/subnets/join/action", &nodes_subnet),
+        (&control_plane, "Microsoft.Network/routeTables/write", &route_table),
+    ];
+    for (who, action, scope) in allowed {
+        let r = may(&sim, who, action, scope).await;
+        assert_eq!(r["allowed"], true, "{action} at {scope}: {r:#}");
+    }
+    // And no more than that.
+    let denied = [
+        (&kubelet, "Microsoft.ContainerRegistry/registries/push/write", &acr),
+        (&workload, "data:Microsoft.ServiceBus/namespaces/messages/receive/action", &queue),
+        (&workload, "data:Microsoft.KeyVault/vaults/secrets/setSecret/action", &vault),
+    ];
+    for (who, action, scope) in denied {
+        let r = may(&sim, who, action, scope).await;
+        assert_eq!(r["allowed"], false, "{action} at {scope}: {r:#}");
+    }
+
+    // Broken copies: without the hub's link the API server does not resolve from the hub, and
+    // without the AcrPull assignment the kubelet cannot pull.
+    let r = resolve(&sim, &hub_vnet, &api).await;
+    let link = r["chain"][0]["id"].as_str().unwrap().to_owned();
+    sim.admin(Method::DELETE, &format!("resources{link}"), None).await;
+    let r = resolve(&sim, &hub_vnet, &api).await;
+    assert_ne!(r["answer"]["kind"], "private", "the API server from the hub without the link: {r:#}");
+    let pull = may(&sim, &kubelet, "Microsoft.ContainerRegistry/registries/pull/read", &acr).await;
+    let assignment = pull["chain"].as_array().unwrap().iter().find(|s| s["detail"].as_str().unwrap().contains("grants")).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sim.admin(Method::DELETE, &format!("resources{assignment}"), None).await;
+    let r = may(&sim, &kubelet, "Microsoft.ContainerRegistry/registries/pull/read", &acr).await;
+    assert_eq!(r["allowed"], false, "the kubelet without AcrPull: {r:#}");
+}
