@@ -30,10 +30,11 @@ install: ## build the release provider and install it into Terraform's implied l
 
 tools: $(VENV)/.installed $(TOOLS)/bin/cargo-fuzz ## install what tests and suites need beyond the toolchain into .trench/
 
-# The workflow validator and the Azure SDKs for Python the conformance test drives armsim with.
-$(VENV)/.installed: tests/sdk/requirements.txt
+# The workflow validator, the Azure SDKs for Python the conformance test drives armsim with, and the
+# JSON Schema validator the OpenAPI conformance test uses.
+$(VENV)/.installed: tests/sdk/requirements.txt tests/openapi/requirements.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'check-jsonschema>=0.29' -r tests/sdk/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'check-jsonschema>=0.29' -r tests/sdk/requirements.txt -r tests/openapi/requirements.txt
 	touch $@
 
 $(TOOLS)/bin/cargo-fuzz:
