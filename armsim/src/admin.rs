@@ -29,6 +29,7 @@ pub(crate) fn router() -> Router<Sim> {
         .route("/durations", get(durations))
         .route("/check/dns", get(check_dns))
         .route("/check/authz", get(check_authz))
+        .route("/check/egress", get(check_egress))
         .layer(middleware::from_fn(loopback_only))
 }
 
@@ -222,6 +223,27 @@ struct DnsQuery {
 async fn check_dns(State(sim): State<Sim>, Query(q): Query<DnsQuery>) -> Response {
     sim.tick();
     match crate::check::dns(&sim.read(), &q.from, &q.name) {
+        Ok(v) => ok(v),
+        Err(e) => Reply::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct EgressQuery {
+    from: String,
+    to: String,
+    port: u16,
+    protocol: Option<String>,
+}
+
+/// Whether a flow from a subnet to a host or address leaves the estate.
+async fn check_egress(State(sim): State<Sim>, Query(q): Query<EgressQuery>) -> Response {
+    sim.tick();
+    let protocol = q.protocol.unwrap_or_else(|| "TCP".into()).to_ascii_uppercase();
+    if protocol != "TCP" && protocol != "UDP" {
+        return err(400, "InvalidRequest", format!("protocol must be TCP or UDP, not {protocol}."));
+    }
+    match crate::check::egress(&sim.read(), &q.from, &q.to, q.port, &protocol) {
         Ok(v) => ok(v),
         Err(e) => Reply::from(e).into_response(),
     }

@@ -34,6 +34,41 @@ locals {
   acr_id                     = "${trench_hub.this.resource_group_id}/providers/Microsoft.ContainerRegistry/registries/${provider::trench::compact_name("core", "acr", var.environment)}"
   log_analytics_workspace_id = "${trench_hub.this.resource_group_id}/providers/Microsoft.OperationalInsights/workspaces/${provider::trench::name("core", "law", var.environment)}"
 
+  # Egress the estate's own services need through the hub firewall, derived from what it contains:
+  # a registry without dedicated data endpoints (Basic, Standard) serves image layers from Azure
+  # Storage, and Container Insights sends to Azure Monitor. The operator's rules follow.
+  derived_application_rules = concat(
+    var.paas.acr_sku == "Premium" ? [] : [{
+      name             = "acr-data-storage"
+      source_addresses = var.spoke.address_space
+      target_fqdns     = ["*.blob.core.windows.net"]
+      protocols        = ["Https:443"]
+    }],
+    [{
+      name             = "service-bus"
+      source_addresses = var.spoke.address_space
+      target_fqdns     = [local.service_bus_host]
+      protocols        = ["Https:443"]
+      }, {
+      name             = "azure-monitor"
+      source_addresses = var.spoke.address_space
+      target_fqdns     = ["*.ods.opinsights.azure.com", "*.oms.opinsights.azure.com", "dc.services.visualstudio.com", "*.monitoring.azure.com", "global.handler.control.monitor.azure.com", "${var.location}.handler.control.monitor.azure.com", "*.ingest.monitor.azure.com"]
+      protocols        = ["Https:443"]
+    }],
+  )
+  hub_application_rules = concat(local.derived_application_rules, var.hub.application_rules)
+  # Service Bus (Standard has no private endpoint): HTTPS and AMQP over WebSockets on 443 by name,
+  # AMQP on 5671-5672 to the service tag.
+  service_bus_host = "${provider::trench::name("core", "sb", var.environment)}.servicebus.windows.net"
+  derived_network_rules = [{
+    name                  = "service-bus-amqp"
+    protocols             = ["TCP"]
+    source_addresses      = var.spoke.address_space
+    destination_addresses = ["ServiceBus.${var.location}"]
+    destination_ports     = ["5671-5672"]
+  }]
+  hub_network_rules = concat(local.derived_network_rules, var.hub.network_rules)
+
   # Empty collections are passed as null: "not configured" to the provider.
   hub_admin_cidrs = length(var.hub.admin_cidrs) > 0 ? var.hub.admin_cidrs : null
   tags            = length(var.tags) > 0 ? var.tags : null
@@ -48,8 +83,8 @@ resource "trench_hub" "this" {
   threat_intel_mode = var.hub.threat_intel_mode
   egress_mode       = var.hub.egress_mode
   admin_cidrs       = local.hub_admin_cidrs
-  application_rules = length(var.hub.application_rules) > 0 ? var.hub.application_rules : null
-  network_rules     = length(var.hub.network_rules) > 0 ? var.hub.network_rules : null
+  application_rules = local.hub_application_rules
+  network_rules     = local.hub_network_rules
   jump_host         = var.hub.jump_host
   tags              = local.tags
 }

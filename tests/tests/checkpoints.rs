@@ -1,5 +1,6 @@
 //! The operators' checkpoints (`estate-plan.md`, Phase 1–2) held against env/dev as applied by the
-//! real terraform: what the jump host's VNet resolves, and what the estate's identities may do.
+//! real terraform: what the jump host's VNet resolves, what the nodes may reach, and what the
+//! estate's identities may do.
 //! armsim answers from its ARM state (`/_sim/check/…`, see armsim/PARITY.md); each check is also
 //! shown failing on a deliberately broken copy, so none can pass vacuously.
 
@@ -22,6 +23,10 @@ async fn may(sim: &Sim, principal: &str, action: &str, scope: &str) -> Json {
     sim.admin(Method::GET, &format!("check/authz?principal={principal}&{kind}={}&scope={}", q(action), q(scope)), None).await
 }
 
+async fn reach(sim: &Sim, from: &str, to: &str, port: u16) -> Json {
+    sim.admin(Method::GET, &format!("check/egress?from={}&to={}&port={port}", q(from), q(to)), None).await
+}
+
 fn host(url_or_fqdn: &str) -> String {
     url_or_fqdn.trim_start_matches("https://").trim_end_matches('/').split(['/', ':']).next().unwrap_or_default().to_owned()
 }
@@ -31,7 +36,7 @@ fn str_out(ws: &Workspace, name: &str) -> String {
 }
 
 #[tokio::test]
-async fn env_dev_passes_the_dns_and_identity_checkpoints_and_each_check_fails_when_broken() {
+async fn env_dev_passes_the_dns_egress_and_identity_checkpoints_and_each_check_fails_when_broken() {
     let sim = Sim::start(&[]);
     let mut ws = Workspace::from_repo(&["modules", "env"], "env/dev");
     ws.env = sim.provider_env();
@@ -60,6 +65,31 @@ async fn env_dev_passes_the_dns_and_identity_checkpoints_and_each_check_fails_wh
             pe_ips.as_object().unwrap().values().any(|v| v.as_str() == Some(ip)),
             "{what} resolves to {ip}, not a private endpoint: {pe_ips}"
         );
+    }
+
+    // Egress from the nodes: what the cluster and its add-ons need passes the firewall (a Basic
+    // registry serves layers from Azure Storage; the storage host name is Azure's, any under
+    // blob.core.windows.net); private services stay inside; anything else is denied.
+    let needed = [
+        ("mcr.microsoft.com".to_owned(), 443),
+        ("management.azure.com".to_owned(), 443),
+        (host(&str_out(&ws, "acr_login_server")), 443),
+        ("weuprodregistry.blob.core.windows.net".to_owned(), 443),
+        (host(&str_out(&ws, "service_bus_endpoint")), 443),
+        (host(&str_out(&ws, "service_bus_endpoint")), 5671),
+        (host(&str_out(&ws, "key_vault_uri")), 443),
+        (host(&str_out(&ws, "postgresql_fqdn")), 5432),
+        ("global.handler.control.monitor.azure.com".to_owned(), 443),
+        ("westeurope.ingest.monitor.azure.com".to_owned(), 443),
+        (api.clone(), 443),
+    ];
+    for (to, port) in &needed {
+        let r = reach(&sim, &nodes_subnet, to, *port).await;
+        assert_eq!(r["allowed"], true, "aks-nodes → {to}:{port}: {r:#}");
+    }
+    for (to, port) in [("example.com", 443), ("mcr.microsoft.com", 22)] {
+        let r = reach(&sim, &nodes_subnet, to, port).await;
+        assert_eq!(r["allowed"], false, "aks-nodes → {to}:{port}: {r:#}");
     }
 
     // Identities: the kubelet pulls from the registry, the workload reads secrets and sends orders,
@@ -109,4 +139,10 @@ async fn env_dev_passes_the_dns_and_identity_checkpoints_and_each_check_fails_wh
     sim.admin(Method::DELETE, &format!("resources{assignment}"), None).await;
     let r = may(&sim, &kubelet, "Microsoft.ContainerRegistry/registries/pull/read", &acr).await;
     assert_eq!(r["allowed"], false, "the kubelet without AcrPull: {r:#}");
+    // Without the rule collection group that allowed it, the registry is out of reach.
+    let r = reach(&sim, &nodes_subnet, "mcr.microsoft.com", 443).await;
+    let group = r["chain"].as_array().unwrap().iter().find(|s| s["step"] == "application rule").unwrap()["id"].as_str().unwrap().to_owned();
+    sim.admin(Method::DELETE, &format!("resources{group}"), None).await;
+    let r = reach(&sim, &nodes_subnet, "mcr.microsoft.com", 443).await;
+    assert_eq!(r["allowed"], false, "aks-nodes → mcr.microsoft.com without the rule collection group: {r:#}");
 }

@@ -9,8 +9,12 @@
 //! - Authorization (`/_sim/check/authz`): whether a principal may perform an action (or data
 //!   action) at a scope, from role assignments at the scope or above and the built-in role
 //!   definitions armsim serves.
+//! - Egress (`/_sim/check/egress`, in `egress.rs`): whether a flow from a subnet leaves the estate.
 
 use serde_json::{Value, json};
+
+mod egress;
+pub(crate) use egress::egress;
 
 use crate::armpath::key_of;
 use crate::error::ArmError;
