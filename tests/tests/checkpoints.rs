@@ -92,6 +92,9 @@ async fn env_dev_passes_the_dns_egress_and_identity_checkpoints_and_each_check_f
         assert_eq!(r["allowed"], false, "aks-nodes → {to}:{port}: {r:#}");
     }
 
+    // The plan's default-deny NetworkPolicies need an engine that enforces them.
+    assert_eq!(cluster["body"]["properties"]["networkProfile"]["networkPolicy"], "cilium", "network policy engine");
+
     // Identities: the kubelet pulls from the registry, the workload reads secrets and sends orders,
     // the cluster's own identity manages its subnet and route table (internal load balancers).
     let kubelet = cluster["body"]["properties"]["identityProfile"]["kubeletidentity"]["objectId"].as_str().unwrap().to_owned();

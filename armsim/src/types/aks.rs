@@ -235,6 +235,7 @@ impl Hooks for ClusterHooks {
         for (k, v) in np_default.as_object().expect("object") {
             jpath::default(&mut np, k, v.clone());
         }
+        network_policy(&mut np, old("networkProfile.networkPolicy"), old("networkProfile.networkDataplane"))?;
         let outbound = np["outboundType"].as_str().unwrap_or("loadBalancer").to_string();
         if let Some(o) = old("networkProfile.outboundType").and_then(|v| v.as_str().map(str::to_string))
             && o != outbound
@@ -627,4 +628,64 @@ fn system_zone_entries(cx: &mut PutCx<'_>, zone_id: &str, subnet_id: &str, host:
         format!("{zone_id}/A/{host}"),
         json!({"properties": {"ttl": 300, "aRecords": [{"ipv4Address": ip.to_string()}]}}),
     );
+}
+
+/// The network policy engine and dataplane, as AKS accepts them: Cilium policy needs the Cilium
+/// dataplane (and the reverse); a running cluster may move to Cilium or drop its engine, nothing
+/// else, and never leaves the Cilium dataplane.
+fn network_policy(np: &mut Value, old_policy: Option<Value>, old_dataplane: Option<Value>) -> Result<(), ArmError> {
+    let policy = np.get("networkPolicy").and_then(Value::as_str).unwrap_or("none").to_ascii_lowercase();
+    let dataplane = np.get("networkDataplane").and_then(Value::as_str).unwrap_or("azure").to_ascii_lowercase();
+    if !["none", "azure", "calico", "cilium"].contains(&policy.as_str()) {
+        return Err(ArmError::bad_request(
+            "InvalidParameter",
+            format!(
+                "The value of parameter networkProfile.networkPolicy is invalid: '{policy}'. Allowed values are 'azure', 'calico', 'cilium' and 'none'."
+            ),
+        ));
+    }
+    if (policy == "cilium") != (dataplane == "cilium") {
+        return Err(ArmError::bad_request(
+            "InvalidParameter",
+            format!(
+                "networkPolicy '{policy}' with networkDataplane '{dataplane}': the cilium network policy requires the cilium dataplane, and the cilium dataplane enforces only the cilium network policy."
+            ),
+        ));
+    }
+    if let Some(old) =
+        old_policy.as_ref().and_then(Value::as_str).map(str::to_ascii_lowercase).or(old_dataplane.as_ref().map(|_| "none".to_string()))
+        && old != policy
+        && !(policy == "cilium" || policy == "none")
+    {
+        return Err(ArmError::bad_request(
+            "OperationNotAllowed",
+            format!(
+                "Changing networkPolicy from '{old}' to '{policy}' is not supported on an existing cluster; a cluster can be updated to 'cilium' or to 'none' only."
+            ),
+        ));
+    }
+    if old_dataplane.as_ref().and_then(Value::as_str).is_some_and(|d| d.eq_ignore_ascii_case("cilium")) && dataplane != "cilium" {
+        return Err(ArmError::bad_request("OperationNotAllowed", "Changing networkDataplane from 'cilium' is not supported."));
+    }
+    np["networkPolicy"] = json!(policy);
+    np["networkDataplane"] = json!(dataplane);
+    Ok(())
+}
+
+#[cfg(test)]
+mod network_policy_tests {
+    use super::network_policy;
+    use serde_json::json;
+
+    #[test]
+    fn a_running_cluster_moves_to_cilium_or_none_only_and_never_leaves_the_cilium_dataplane() {
+        let np = |p: &str, d: &str| json!({"networkPolicy": p, "networkDataplane": d});
+        assert!(network_policy(&mut np("cilium", "cilium"), Some(json!("azure")), Some(json!("azure"))).is_ok());
+        assert!(network_policy(&mut np("none", "azure"), Some(json!("calico")), Some(json!("azure"))).is_ok());
+        let e = network_policy(&mut np("calico", "azure"), Some(json!("azure")), Some(json!("azure"))).unwrap_err();
+        assert!(format!("{e:?}").contains("OperationNotAllowed"), "{e:?}");
+        let e = network_policy(&mut np("none", "azure"), Some(json!("cilium")), Some(json!("cilium"))).unwrap_err();
+        assert!(format!("{e:?}").contains("OperationNotAllowed"), "{e:?}");
+        assert!(network_policy(&mut np("azure", "azure"), None, None).is_ok());
+    }
 }

@@ -282,8 +282,13 @@ run "minimal_estate_passes_empty_collections_as_null" {
   }
 
   assert {
-    condition     = trench_hub.this.admin_cidrs == null && trench_hub.this.application_rules == null && trench_hub.this.network_rules == null && trench_hub.this.jump_host == null
+    condition     = trench_hub.this.admin_cidrs == null && trench_hub.this.jump_host == null
     error_message = "Unset hub options must reach the provider as null."
+  }
+
+  assert {
+    condition     = [for r in trench_hub.this.application_rules : r.name] == ["acr-data-storage", "service-bus", "azure-monitor"] && [for r in trench_hub.this.network_rules : r.name] == ["service-bus-amqp"]
+    error_message = "Without operator rules the hub still gets the egress the estate's own services need."
   }
 
   assert {
@@ -517,4 +522,21 @@ run "rejects_bad_service_account" {
     }
   }
   expect_failures = [var.workloads]
+}
+
+run "a_premium_registry_needs_no_storage_egress_and_operator_rules_follow_the_derived_ones" {
+  command = plan
+
+  variables {
+    hub = {
+      address_space     = ["10.0.0.0/16"]
+      application_rules = [{ name = "github", source_addresses = ["10.1.0.0/16"], target_fqdns = ["github.com"], protocols = ["Https:443"] }]
+    }
+    paas = { acr_sku = "Premium" }
+  }
+
+  assert {
+    condition     = [for r in trench_hub.this.application_rules : r.name] == ["service-bus", "azure-monitor", "github"]
+    error_message = "A Premium registry serves data from its own endpoints; the operator's rules come after the derived ones."
+  }
 }

@@ -37,6 +37,8 @@ const DEFAULT_VM_SIZE: &str = "Standard_D2s_v5";
 const DEFAULT_SERVICE_CIDR: &str = "172.16.0.0/16";
 const DEFAULT_DNS_SERVICE_IP: &str = "172.16.0.10";
 const DEFAULT_POD_CIDR: &str = "192.168.0.0/16";
+/// Cilium: Azure's recommended engine (Azure NPM on Linux is being retired).
+const DEFAULT_NETWORK_POLICY: &str = "cilium";
 
 /// A node pool as configured.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -61,6 +63,7 @@ pub struct AksConfig {
     kubernetes_version: Val<String>,
     dns_prefix: Val<String>,
     sku_tier: Val<String>,
+    network_policy: Val<String>,
     service_cidr: Val<String>,
     dns_service_ip: Val<String>,
     pod_cidr: Val<String>,
@@ -190,6 +193,7 @@ impl Model for PrivateAks {
                 .attr(Attribute::optional("kubernetes_version", Type::String).describe("Kubernetes version (`1.33`); null takes AKS's default. Upgrades happen in place."))
                 .attr(s("dns_prefix", "DNS prefix of the API server. Default: the cluster name. Changing it replaces the cluster."))
                 .attr(s("sku_tier", "`Free` (default) or `Standard` (uptime SLA)."))
+                .attr(s("network_policy", "Network policy engine enforcing Kubernetes NetworkPolicies: `cilium` (default; Azure CNI powered by Cilium), `azure`, `calico` or `none`. Moving to `cilium` or `none` happens in place; AKS refuses other changes on a running cluster."))
                 .attr(s("service_cidr", &format!("Kubernetes service CIDR; must not overlap the VNets. Default `{DEFAULT_SERVICE_CIDR}`. Changing it replaces the cluster.")))
                 .attr(s("dns_service_ip", &format!("Cluster DNS IP inside `service_cidr`. Default `{DEFAULT_DNS_SERVICE_IP}`.")))
                 .attr(s("pod_cidr", &format!("Pod CIDR (Azure CNI overlay). Default `{DEFAULT_POD_CIDR}`. Changing it replaces the cluster.")))
@@ -234,6 +238,7 @@ impl Model for PrivateAks {
             ("resource_group_name", named(conventional.as_ref(), |c| &c.resource_group)),
             ("dns_prefix", name),
             ("sku_tier", Value::string("Free")),
+            ("network_policy", Value::string(DEFAULT_NETWORK_POLICY)),
             ("service_cidr", Value::string(DEFAULT_SERVICE_CIDR)),
             ("dns_service_ip", Value::string(DEFAULT_DNS_SERVICE_IP)),
             ("pod_cidr", Value::string(DEFAULT_POD_CIDR)),

@@ -120,6 +120,7 @@ impl Observe for PrivateAks {
                 state,
                 [
                     ("sku_tier", Value::string(&seen.sku_tier)),
+                    ("network_policy", Value::string(&seen.network_policy)),
                     ("log_analytics_workspace_id", seen.law.as_deref().map(Value::string).unwrap_or(Value::Null)),
                     ("admin_group_object_ids", groups),
                 ],

@@ -109,6 +109,8 @@ pub struct AksSpec {
     pub dns_prefix: String,
     /// SKU tier.
     pub sku_tier: String,
+    /// Network policy engine (`cilium`, `azure`, `calico`, `none`).
+    pub network_policy: String,
     /// Service CIDR.
     pub service_cidr: String,
     /// Cluster DNS IP.
@@ -190,12 +192,16 @@ impl AksSpec {
             "securityProfile": { "workloadIdentity": { "enabled": true } },
             "networkProfile": {
                 "networkPlugin": "azure", "networkPluginMode": "overlay", "outboundType": "userDefinedRouting", "loadBalancerSku": "standard",
-                "serviceCidr": self.service_cidr, "dnsServiceIP": self.dns_service_ip, "podCidr": self.pod_cidr
+                "serviceCidr": self.service_cidr, "dnsServiceIP": self.dns_service_ip, "podCidr": self.pod_cidr,
+                "networkPolicy": self.network_policy
             },
             "agentPoolProfiles": pools,
         });
         if let Some(v) = &self.kubernetes_version {
             props["kubernetesVersion"] = json!(v);
+        }
+        if self.network_policy == "cilium" {
+            props["networkProfile"]["networkDataplane"] = json!("cilium");
         }
         if !self.admin_groups.is_empty() {
             props["aadProfile"] =
@@ -317,6 +323,7 @@ pub fn flatten(spec: &AksSpec, b: &Bodies<Slot>) -> AksSpec {
         let prop = |k: &str| str_at(c, &format!("/properties/{k}")).map(str::to_owned);
         s.location = str_at(c, "/location").map(str::to_owned).unwrap_or(s.location);
         s.sku_tier = str_at(c, "/sku/tier").map(str::to_owned).unwrap_or(s.sku_tier);
+        s.network_policy = prop("networkProfile/networkPolicy").unwrap_or_else(|| "none".into());
         if let Some(have) = prop("kubernetesVersion")
             && !s.kubernetes_version.as_ref().is_some_and(|want| have.starts_with(want.as_str()))
         {
@@ -386,6 +393,7 @@ impl Specs for PrivateAks {
             kubernetes_version: c.kubernetes_version.known().cloned(),
             dns_prefix: c.dns_prefix.known().cloned().unwrap_or_else(|| name.clone()),
             sku_tier: c.sku_tier.known().cloned().unwrap_or_else(|| "Free".into()),
+            network_policy: c.network_policy.known().cloned().unwrap_or_else(|| super::DEFAULT_NETWORK_POLICY.into()),
             service_cidr: c.service_cidr.known().cloned().unwrap_or_else(|| DEFAULT_SERVICE_CIDR.into()),
             dns_service_ip: c.dns_service_ip.known().cloned().unwrap_or_else(|| DEFAULT_DNS_SERVICE_IP.into()),
             pod_cidr: c.pod_cidr.known().cloned().unwrap_or_else(|| DEFAULT_POD_CIDR.into()),

@@ -43,6 +43,7 @@ fn bad_inputs_name_their_attribute() {
         (vec![("acr_id", Value::string("nope"))], vec!["acr_id"]),
         (vec![("kubernetes_version", Value::string("latest"))], vec!["kubernetes_version"]),
         (vec![("sku_tier", Value::string("Gold"))], vec!["sku_tier"]),
+        (vec![("network_policy", Value::string("weave"))], vec!["network_policy"]),
         (vec![("service_cidr", Value::string("172.16.0.1/16"))], vec!["service_cidr"]),
         (vec![("dns_service_ip", Value::string("10.0.0.10"))], vec!["dns_service_ip"]),
         (vec![("pod_cidr", Value::string("172.16.128.0/17"))], vec!["pod_cidr"]),
@@ -81,6 +82,7 @@ fn sample() -> AksSpec {
         kubernetes_version: Some("1.33".into()),
         dns_prefix: "trench-aks-cluster-dev".into(),
         sku_tier: "Free".into(),
+        network_policy: "cilium".into(),
         service_cidr: DEFAULT_SERVICE_CIDR.into(),
         dns_service_ip: DEFAULT_DNS_SERVICE_IP.into(),
         pod_cidr: DEFAULT_POD_CIDR.into(),
@@ -118,6 +120,7 @@ fn flatten_reads_back_every_input_expand_writes() {
     base.kubernetes_version = Some("1.30".into());
     base.dns_prefix = String::new();
     base.sku_tier = "Standard".into();
+    base.network_policy = "azure".into();
     base.service_cidr = String::new();
     base.dns_service_ip = String::new();
     base.pod_cidr = String::new();

@@ -113,6 +113,15 @@ pub fn validate_config(cfg: &AksConfig) -> Diagnostics {
     {
         d.add_attr_error(AttrPath::root("sku_tier"), "Invalid SKU tier", format!("{t:?}: use Free, Standard or Premium."));
     }
+    if let Val::Known(p) = &cfg.network_policy
+        && !["cilium", "azure", "calico", "none"].contains(&p.as_str())
+    {
+        d.add_attr_error(
+            AttrPath::root("network_policy"),
+            "Invalid network policy engine",
+            format!("{p:?}: use cilium, azure, calico or none."),
+        );
+    }
     let service = match &cfg.service_cidr {
         Val::Known(s) => match cidr::parse(s) {
             Ok(n) => Some(n),
