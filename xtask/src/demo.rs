@@ -59,6 +59,16 @@ impl Sim {
             .map_err(|e| format!("armsim /_sim/{path}: {e}"))
     }
 
+    /// A check of the modelled data plane (`/_sim/check/<what>?…`).
+    fn check(&self, what: &str, query: &[(&str, &str)]) -> Result<Json, String> {
+        self.http
+            .get(format!("{}/_sim/check/{what}", self.endpoint))
+            .query(query)
+            .send()
+            .and_then(|r| r.json())
+            .map_err(|e| format!("armsim check {what}: {e}"))
+    }
+
     /// Stops it gracefully (it writes state.json on SIGTERM).
     fn stop(mut self) {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
@@ -158,6 +168,10 @@ pub fn run(root: &Path, destroy: bool, expect_unchanged: bool) -> Result<(), Str
         let after = sim.admin("stats")?;
         println!("==> outputs");
         print!("{}", ok(terraform(&root, &env, &["output"])?, "output")?);
+        let outputs: Json =
+            serde_json::from_str(&ok(terraform(&root, &env, &["output", "-json"])?, "output -json")?).map_err(|e| e.to_string())?;
+        println!("\n==> checkpoints (estate-plan.md, answered by the simulator's data-plane model)");
+        let failed = checkpoints(&sim, &outputs)?;
         let t = Instant::now();
         let plan = terraform(&root, &env, &["plan", "-input=false", "-detailed-exitcode"])?;
         let plan_s = t.elapsed().as_secs_f64();
@@ -169,6 +183,9 @@ pub fn run(root: &Path, destroy: bool, expect_unchanged: bool) -> Result<(), Str
         println!("  objects in the simulator: {objects}");
         println!("  ARM calls during apply:   {calls} ({w} writes)");
         println!("  apply: {apply_s:.1} s, plan: {plan_s:.1} s");
+        if failed > 0 {
+            return Err(format!("{failed} checkpoint(s) failed"));
+        }
         if expect_unchanged && !summary.contains("0 added, 0 changed, 0 destroyed") {
             return Err(format!("a repeated demo must change nothing, but: {summary}"));
         }
@@ -186,4 +203,60 @@ pub fn run(root: &Path, destroy: bool, expect_unchanged: bool) -> Result<(), Str
         std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
     }
     result
+}
+
+/// Prints the operators' main checkpoints as a table; returns how many failed. The full set, each
+/// also shown failing when broken, is `tests/tests/checkpoints.rs`.
+fn checkpoints(sim: &Sim, out: &Json) -> Result<usize, String> {
+    let o = |k: &str| out[k]["value"].as_str().unwrap_or_default().to_owned();
+    let host = |u: &str| u.trim_start_matches("https://").split(['/', ':']).next().unwrap_or_default().to_owned();
+    let hub = o("hub_id");
+    let nodes = out["spoke_subnet_ids"]["value"]["aks-nodes"].as_str().unwrap_or_default().to_owned();
+    let cluster = sim.admin(&format!("resources{}", o("aks_cluster_id")))?;
+    let kubelet = cluster["body"]["properties"]["identityProfile"]["kubeletidentity"]["objectId"].as_str().unwrap_or_default().to_owned();
+    let workload = out["workload_principal_ids"]["value"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut rows: Vec<(String, bool, String)> = Vec::new();
+    for (what, name) in
+        [("API server", o("aks_private_fqdn")), ("Key Vault", host(&o("key_vault_uri"))), ("PostgreSQL", host(&o("postgresql_fqdn")))]
+    {
+        let r = sim.check("dns", &[("from", &hub), ("name", &name)])?;
+        let ips: Vec<&str> = r["answer"]["ips"].as_array().map(|a| a.iter().filter_map(Json::as_str).collect()).unwrap_or_default();
+        rows.push((
+            format!("hub resolves the {what} ({name})"),
+            r["answer"]["kind"] == "private",
+            format!("{} {}", r["answer"]["kind"].as_str().unwrap_or(""), ips.join(",")),
+        ));
+    }
+    for (to, port, want) in
+        [("mcr.microsoft.com", "443", true), (&*host(&o("acr_login_server")), "443", true), ("example.com", "443", false)]
+    {
+        let r = sim.check("egress", &[("from", &nodes), ("to", to), ("port", port)])?;
+        let allowed = r["allowed"] == true;
+        rows.push((
+            format!("aks-nodes → {to}:{port} {}", if want { "allowed" } else { "denied" }),
+            allowed == want,
+            r["reason"].as_str().unwrap_or("").to_owned(),
+        ));
+    }
+    for (who, principal, kind, action, scope) in [
+        ("kubelet", &kubelet, "action", "Microsoft.ContainerRegistry/registries/pull/read", o("acr_id")),
+        ("workload", &workload, "dataAction", "Microsoft.KeyVault/vaults/secrets/getSecret/action", o("key_vault_id")),
+    ] {
+        let r = sim.check("authz", &[("principal", principal), (kind, action), ("scope", &scope)])?;
+        let by = r["chain"]
+            .as_array()
+            .and_then(|c| c.iter().find(|s| s["detail"].as_str().is_some_and(|d| d.contains("grants"))))
+            .map(|s| s["detail"].as_str().unwrap_or("").to_owned());
+        rows.push((format!("{who} may {}", action.rsplit('/').nth(1).unwrap_or(action)), r["allowed"] == true, by.unwrap_or_default()));
+    }
+    let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    for (what, pass, detail) in &rows {
+        println!("  {}  {what:width$}  {detail}", if *pass { "PASS" } else { "FAIL" });
+    }
+    Ok(rows.iter().filter(|r| !r.1).count())
 }
