@@ -33,6 +33,93 @@ enum Cmd {
     /// Measure GET throughput, p99 latency and memory at N resources over real HTTPS (starts its own
     /// server process); prints one JSON object {"get_per_s","p99_ms","rss_mb",…}.
     Bench(BenchArgs),
+    /// Ask a running armsim's data-plane model (/_sim/check/…) a checkpoint question; prints the
+    /// answer with the chain of objects that decided it. Exit status 0 when the name resolves or
+    /// the flow/action is allowed, 1 when not.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The running simulator's state directory (its armsim.json names the endpoint and CA).
+    #[arg(long, default_value = ".trench/sim")]
+    state_dir: PathBuf,
+    #[command(subcommand)]
+    what: CheckCmd,
+}
+
+#[derive(Subcommand)]
+enum CheckCmd {
+    /// What NAME resolves to from the VNet FROM (private zones, privatelink CNAMEs, public DNS).
+    Dns {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Whether a flow from the subnet FROM to TO (FQDN or IPv4) on PORT leaves the estate.
+    Egress {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        port: u16,
+        #[arg(long, default_value = "TCP")]
+        protocol: String,
+    },
+    /// Whether PRINCIPAL (object id) may perform ACTION (or DATA_ACTION) at SCOPE.
+    Authz {
+        #[arg(long)]
+        principal: String,
+        #[arg(long)]
+        scope: String,
+        #[arg(long, conflicts_with = "data_action", required_unless_present = "data_action")]
+        action: Option<String>,
+        #[arg(long)]
+        data_action: Option<String>,
+    },
+}
+
+/// Calls `/_sim/check/<what>` on the simulator whose armsim.json is in `dir`; true when it passed.
+async fn check(a: CheckArgs) -> Result<bool, String> {
+    let info_file = a.state_dir.join("armsim.json");
+    let info: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&info_file).map_err(|e| format!("{}: {e} (is the simulator running? make sim)", info_file.display()))?,
+    )
+    .map_err(|e| format!("{}: {e}", info_file.display()))?;
+    let field = |k: &str| info[k].as_str().unwrap_or_default().to_owned();
+    let ca = std::fs::read(field("ca_file")).map_err(|e| format!("{}: {e}", field("ca_file")))?;
+    let cert = reqwest::Certificate::from_pem(&ca).map_err(|e| e.to_string())?;
+    let http = reqwest::Client::builder().tls_certs_merge([cert]).build().map_err(|e| e.to_string())?;
+    let port;
+    let (what, query): (&str, Vec<(&str, &str)>) = match &a.what {
+        CheckCmd::Dns { from, name } => ("dns", vec![("from", from), ("name", name)]),
+        CheckCmd::Egress { from, to, port: p, protocol } => {
+            port = p.to_string();
+            ("egress", vec![("from", from), ("to", to), ("port", &port), ("protocol", protocol)])
+        }
+        CheckCmd::Authz { principal, scope, action, data_action } => {
+            let mut q = vec![("principal", principal.as_str()), ("scope", scope.as_str())];
+            match (action, data_action) {
+                (Some(x), _) => q.push(("action", x)),
+                (_, Some(x)) => q.push(("dataAction", x)),
+                _ => {}
+            }
+            ("authz", q)
+        }
+    };
+    let rsp = http.get(format!("{}/_sim/check/{what}", field("endpoint"))).query(&query).send().await.map_err(|e| e.to_string())?;
+    let status = rsp.status();
+    let body: serde_json::Value = rsp.json().await.map_err(|e| e.to_string())?;
+    println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+    if !status.is_success() {
+        return Err(format!("{status}: {}", body["error"]["message"].as_str().unwrap_or("")));
+    }
+    Ok(match what {
+        "dns" => body["answer"]["kind"] == "private" || body["answer"]["kind"] == "public",
+        _ => body["allowed"] == true,
+    })
 }
 
 #[derive(clap::Args)]
@@ -118,6 +205,11 @@ fn main() -> std::process::ExitCode {
             };
             armsim::bench::run(opts).await.map(|v| println!("{v}"))
         }),
+        Cmd::Check(a) => match rt.block_on(check(a)) {
+            Ok(true) => Ok(()),
+            Ok(false) => return std::process::ExitCode::from(1),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -127,6 +127,21 @@ async fn env_dev_passes_the_dns_egress_and_identity_checkpoints_and_each_check_f
         assert_eq!(r["allowed"], false, "{action} at {scope}: {r:#}");
     }
 
+    // The same question through the CLI an operator uses: exit status 0 when the name resolves.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(trench_e2e::bin("trench-armsim"))
+            .arg("check")
+            .arg("--state-dir")
+            .arg(sim.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["dns", "--from", &hub_vnet, "--name", &api]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("\"private\""), "trench-armsim check dns: {out:?}");
+    let out = cli(&["egress", "--from", &nodes_subnet, "--to", "example.com", "--port", "443"]);
+    assert_eq!(out.status.code(), Some(1), "trench-armsim check egress to a denied site: {out:?}");
+
     // Broken copies: without the hub's link the API server does not resolve from the hub, and
     // without the AcrPull assignment the kubelet cannot pull.
     let r = resolve(&sim, &hub_vnet, &api).await;

@@ -227,9 +227,9 @@ fn checkpoints(sim: &Sim, out: &Json) -> Result<usize, String> {
         let r = sim.check("dns", &[("from", &hub), ("name", &name)])?;
         let ips: Vec<&str> = r["answer"]["ips"].as_array().map(|a| a.iter().filter_map(Json::as_str).collect()).unwrap_or_default();
         rows.push((
-            format!("hub resolves the {what} ({name})"),
+            format!("hub resolves the {what}"),
             r["answer"]["kind"] == "private",
-            format!("{} {}", r["answer"]["kind"].as_str().unwrap_or(""), ips.join(",")),
+            format!("{name} → {} {}", r["answer"]["kind"].as_str().unwrap_or(""), ips.join(",")),
         ));
     }
     for (to, port, want) in
