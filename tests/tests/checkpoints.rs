@@ -149,6 +149,21 @@ async fn env_dev_passes_the_dns_egress_and_identity_checkpoints_and_each_check_f
     sim.admin(Method::DELETE, &format!("resources{link}"), None).await;
     let r = resolve(&sim, &hub_vnet, &api).await;
     assert_ne!(r["answer"]["kind"], "private", "the API server from the hub without the link: {r:#}");
+    // Both that link and the cluster identity's rights on the route table are trench's: their loss
+    // is drift, and the next apply puts them back.
+    let rt_write = may(&sim, &control_plane, "Microsoft.Network/routeTables/write", &route_table).await;
+    let rt_role = rt_write["chain"].as_array().unwrap().iter().find(|s| s["id"].as_str().unwrap().starts_with(&route_table)).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sim.admin(Method::DELETE, &format!("resources{rt_role}"), None).await;
+    assert_eq!(may(&sim, &control_plane, "Microsoft.Network/routeTables/write", &route_table).await["allowed"], false);
+    assert!(!ws.plan_is_empty(), "the lost link and role assignment show as drift");
+    ws.tf(&["apply", "-auto-approve", "-input=false"]).ok();
+    assert_eq!(resolve(&sim, &hub_vnet, &api).await["answer"]["kind"], "private", "the link is back");
+    assert_eq!(may(&sim, &control_plane, "Microsoft.Network/routeTables/write", &route_table).await["allowed"], true, "the role is back");
+    assert!(ws.plan_is_empty(), "the plan after the repair");
+    sim.admin(Method::DELETE, &format!("resources{link}"), None).await;
     let pull = may(&sim, &kubelet, "Microsoft.ContainerRegistry/registries/pull/read", &acr).await;
     let assignment = pull["chain"].as_array().unwrap().iter().find(|s| s["detail"].as_str().unwrap().contains("grants")).unwrap()["id"]
         .as_str()

@@ -12,10 +12,9 @@ use trench_plugin::framework::{AttrPath, Diagnostics};
 use trench_plugin::value::Value;
 
 use super::PrivateAks;
-use super::spec::{AksIds, AksSpec, Pool, Slot, acr_pull, profiles};
+use super::spec::{AksIds, AksSpec, Pool, Slot, acr_pull, dns_link, network_roles, profiles};
 use crate::resources::common::Azure;
 use crate::resources::composite::{Failure, Run, read_state, str_at};
-use crate::resources::roles;
 
 /// How long a fresh kubelet identity may take to replicate to ARM.
 const PRINCIPAL_REPLICATION: Duration = Duration::from_secs(120);
@@ -81,42 +80,13 @@ pub(super) async fn egress_problems(
     Ok(Some(problems))
 }
 
-/// Network Contributor for the cluster's own identity on the node subnet and its route table: a
-/// userDefinedRouting cluster's internal load balancers fail with `LinkedAuthorizationFailed`
-/// without it. Empty until the cluster reports its identity.
+/// Network Contributor for the cluster's identity on the node subnet (read now) and its route table.
 async fn network_contributor(arm: &ArmClient, op: &Op, spec: &AksSpec, cluster: &Json) -> Result<Vec<(ResourceId, Json)>, ArmError> {
-    let Some(principal) = str_at(cluster, "/identity/principalId") else { return Ok(Vec::new()) };
-    let Ok(subnet) = ResourceId::parse(&spec.subnet_id) else { return Ok(Vec::new()) };
-    let mut scopes = vec![subnet.clone()];
-    if let Some(rt) =
-        arm.get(op, &subnet).await?.and_then(|s| str_at(&s, "/properties/routeTable/id").and_then(|r| ResourceId::parse(r).ok()))
-    {
-        scopes.push(rt);
-    }
-    let Some(role) = roles::role_definition_id(&spec.ids.subscription, "Network Contributor") else { return Ok(Vec::new()) };
-    let guid = role.rsplit('/').next().unwrap_or_default().to_owned();
-    Ok(scopes
-        .into_iter()
-        .map(|scope| {
-            let name = roles::assignment_name(&scope.to_string(), principal, &guid);
-            let body = json!({ "properties": { "roleDefinitionId": role, "principalId": principal, "principalType": "ServicePrincipal" } });
-            (scope.extension("Microsoft.Authorization", "roleAssignments", &name), body)
-        })
-        .collect())
-}
-
-/// The link of `vnet` to the private DNS zone AKS made for the API server (in the node resource
-/// group, named by the private FQDN without its host label). None before the cluster reports them.
-fn dns_link(spec: &AksSpec, cluster: &Json, vnet: &str) -> Option<(ResourceId, Json)> {
-    let fqdn = str_at(cluster, "/properties/privateFQDN")?;
-    let node_rg = str_at(cluster, "/properties/nodeResourceGroup")?;
-    let zone = fqdn.split_once('.')?.1;
-    let vnet_id = ResourceId::parse(vnet).ok()?;
-    let name = format!("trench-{}", vnet_id.name()).to_ascii_lowercase();
-    let id = ResourceId::resource(&spec.ids.subscription, node_rg, "Microsoft.Network", "privateDnsZones", zone)
-        .child("virtualNetworkLinks", &name);
-    let body = json!({ "location": "global", "tags": spec.tags, "properties": { "virtualNetwork": { "id": vnet }, "registrationEnabled": false } });
-    Some((id, body))
+    let subnet = match ResourceId::parse(&spec.subnet_id) {
+        Ok(id) => arm.get(op, &id).await?,
+        Err(_) => None,
+    };
+    Ok(network_roles(spec, cluster, subnet.as_ref()))
 }
 
 /// How long the cluster waits for the registry or workspace it names: the
@@ -275,9 +245,11 @@ impl Apply for PrivateAks {
         };
         let net = async {
             for (id, body) in network_contributor(arm, &read, spec, &cluster).await? {
-                if !arm.get(&read, &id).await?.is_some_and(|a| matches(&body, &a)) {
-                    arm.put_retrying(op, &id, &body, &["PrincipalNotFound"], PRINCIPAL_REPLICATION).await?;
-                }
+                let a = match arm.get(&read, &id).await? {
+                    Some(a) if matches(&body, &a) => a,
+                    _ => arm.put_retrying(op, &id, &body, &["PrincipalNotFound"], PRINCIPAL_REPLICATION).await?,
+                };
+                run.keep(Slot::NetworkRole(id.to_string()), a);
             }
             let mut dropped: Vec<String> = prior.map(|p| p.dns_links.clone()).unwrap_or_default();
             dropped.retain(|v| !spec.dns_links.iter().any(|w| w.eq_ignore_ascii_case(v)));
@@ -287,10 +259,12 @@ impl Apply for PrivateAks {
                 }
             }
             for vnet in &spec.dns_links {
-                if let Some((id, body)) = dns_link(spec, &cluster, vnet)
-                    && !arm.get(&read, &id).await?.is_some_and(|l| matches(&body, &l))
-                {
-                    arm.put(op, &id, &body).await?;
+                if let Some((id, body)) = dns_link(spec, &cluster, vnet) {
+                    let l = match arm.get(&read, &id).await? {
+                        Some(l) if matches(&body, &l) => l,
+                        _ => arm.put(op, &id, &body).await?,
+                    };
+                    run.keep(Slot::DnsLink(id.to_string()), l);
                 }
             }
             Ok::<_, ArmError>(())

@@ -12,7 +12,7 @@ use trench_plugin::framework::Diagnostics;
 use trench_plugin::value::{Number, Value};
 
 use super::PrivateAks;
-use super::spec::{AksIds, AksSpec, Pool, Slot, acr_pull, flatten, profiles};
+use super::spec::{AksIds, AksSpec, Pool, Slot, acr_pull, dns_link, flatten, network_roles, profiles};
 use crate::resources::common::{self, ArmDiagnostics as _, Azure};
 use crate::resources::composite::{Bodies, ImportCx, Imported, merge_inputs, null_state, read_state, same_meaning, str_at};
 use crate::resources::network::tag_drift;
@@ -74,6 +74,22 @@ fn drift(spec: &AksSpec, b: &Bodies<Slot>) -> Vec<String> {
             _ => {}
         }
     }
+    if let Some(cluster) = b.get(&Slot::Cluster) {
+        let roles = network_roles(spec, cluster, b.get(&Slot::NodeSubnet));
+        let links = spec.dns_links.iter().filter_map(|v| dns_link(spec, cluster, v));
+        for (id, want) in roles {
+            match b.get(&Slot::NetworkRole(id.to_string())) {
+                None => out.push(format!("Network Contributor for the cluster identity at {} is missing", id.display())),
+                Some(have) if !matches(&want, have) => out.push(format!("{} differs", id.display())),
+                Some(_) => {}
+            }
+        }
+        for (id, _) in links {
+            if !b.has(&Slot::DnsLink(id.to_string())) {
+                out.push(format!("{} is missing", id.display()));
+            }
+        }
+    }
     if spec.acr.is_some() && !b.slots().any(|s| matches!(s, Slot::AcrPull(_))) {
         out.push(format!("AcrPull for the kubelet identity on {} is missing", spec.acr.as_deref().unwrap_or("")));
     }
@@ -103,6 +119,23 @@ impl Observe for PrivateAks {
         }
         if let Some(a) = acr? {
             b.insert(Slot::AcrPull(kubelet), a);
+        }
+        // What trench adds around the cluster: its identity's Network Contributor and the extra DNS links.
+        let subnet = match trench_arm::ResourceId::parse(&spec.subnet_id) {
+            Ok(id) => arm.get(op, &id).await?,
+            Err(_) => None,
+        };
+        let cluster = b.get(&Slot::Cluster).cloned().unwrap_or_default();
+        let mut extra: Vec<(Slot, trench_arm::ResourceId)> =
+            network_roles(spec, &cluster, subnet.as_ref()).into_iter().map(|(id, _)| (Slot::NetworkRole(id.to_string()), id)).collect();
+        extra.extend(spec.dns_links.iter().filter_map(|v| dns_link(spec, &cluster, v)).map(|(id, _)| (Slot::DnsLink(id.to_string()), id)));
+        for (slot, id) in extra {
+            if let Some(body) = arm.get(op, &id).await? {
+                b.insert(slot, body);
+            }
+        }
+        if let Some(s) = subnet {
+            b.insert(Slot::NodeSubnet, s);
         }
         Ok(b)
     }

@@ -257,6 +257,42 @@ pub fn acr_pull(sub: &str, acr: &str, kubelet_object_id: &str) -> Option<(Resour
     Some((id, body))
 }
 
+/// Network Contributor for the cluster's own identity on the node subnet and its route table: a
+/// userDefinedRouting cluster's internal load balancers fail with `LinkedAuthorizationFailed`
+/// without it. Empty until the cluster reports its identity; `subnet` is the node subnet's body.
+pub fn network_roles(spec: &AksSpec, cluster: &Json, subnet: Option<&Json>) -> Vec<(ResourceId, Json)> {
+    let Some(principal) = str_at(cluster, "/identity/principalId") else { return Vec::new() };
+    let Ok(subnet_id) = ResourceId::parse(&spec.subnet_id) else { return Vec::new() };
+    let mut scopes = vec![subnet_id];
+    if let Some(rt) = subnet.and_then(|s| str_at(s, "/properties/routeTable/id")).and_then(|r| ResourceId::parse(r).ok()) {
+        scopes.push(rt);
+    }
+    let Some(role) = roles::role_definition_id(&spec.ids.subscription, "Network Contributor") else { return Vec::new() };
+    let guid = role.rsplit('/').next().unwrap_or_default().to_owned();
+    scopes
+        .into_iter()
+        .map(|scope| {
+            let name = roles::assignment_name(&scope.to_string(), principal, &guid);
+            let body = json!({ "properties": { "roleDefinitionId": role, "principalId": principal, "principalType": "ServicePrincipal" } });
+            (scope.extension("Microsoft.Authorization", "roleAssignments", &name), body)
+        })
+        .collect()
+}
+
+/// The link of `vnet` to the private DNS zone AKS made for the API server (in the node resource
+/// group, named by the private FQDN without its host label). None before the cluster reports them.
+pub fn dns_link(spec: &AksSpec, cluster: &Json, vnet: &str) -> Option<(ResourceId, Json)> {
+    let fqdn = str_at(cluster, "/properties/privateFQDN")?;
+    let node_rg = str_at(cluster, "/properties/nodeResourceGroup")?;
+    let zone = fqdn.split_once('.')?.1;
+    let vnet_id = ResourceId::parse(vnet).ok()?;
+    let name = format!("trench-{}", vnet_id.name()).to_ascii_lowercase();
+    let id = ResourceId::resource(&spec.ids.subscription, node_rg, "Microsoft.Network", "privateDnsZones", zone)
+        .child("virtualNetworkLinks", &name);
+    let body = json!({ "location": "global", "tags": spec.tags, "properties": { "virtualNetwork": { "id": vnet }, "registrationEnabled": false } });
+    Some((id, body))
+}
+
 /// One object the cluster owns (its pools live inside it).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Slot {
@@ -266,6 +302,12 @@ pub enum Slot {
     Diag,
     /// AcrPull for the kubelet identity (its object id).
     AcrPull(String),
+    /// Network Contributor for the cluster identity (the assignment's id).
+    NetworkRole(String),
+    /// A link of another VNet to the cluster's private DNS zone (the link's id).
+    DnsLink(String),
+    /// The node subnet as read (not owned: its route table names a role scope).
+    NodeSubnet,
 }
 
 impl Slot {
@@ -274,6 +316,8 @@ impl Slot {
         match self {
             Slot::Cluster => spec.ids.cluster_id(),
             Slot::Diag => spec.ids.diag_id(),
+            Slot::NetworkRole(id) | Slot::DnsLink(id) => ResourceId::parse(id).unwrap_or_else(|_| spec.ids.cluster_id()),
+            Slot::NodeSubnet => ResourceId::parse(&spec.subnet_id).unwrap_or_else(|_| spec.ids.cluster_id()),
             Slot::AcrPull(kubelet) => match spec.acr.as_deref().and_then(|acr| acr_pull(&spec.ids.subscription, acr, kubelet)) {
                 Some((id, _)) => id,
                 None => spec.ids.cluster_id(),
