@@ -164,6 +164,14 @@ async fn env_dev_passes_the_dns_egress_and_identity_checkpoints_and_each_check_f
     assert_eq!(may(&sim, &control_plane, "Microsoft.Network/routeTables/write", &route_table).await["allowed"], true, "the role is back");
     assert!(ws.plan_is_empty(), "the plan after the repair");
     sim.admin(Method::DELETE, &format!("resources{link}"), None).await;
+    // Without the vault zone's link to the hub, the vault's name leads to its public endpoint.
+    let kv = host(&str_out(&ws, "key_vault_uri"));
+    let r = resolve(&sim, &hub_vnet, &kv).await;
+    let kv_link =
+        r["chain"].as_array().unwrap().iter().find(|s| s["step"] == "virtual network link").unwrap()["id"].as_str().unwrap().to_owned();
+    sim.admin(Method::DELETE, &format!("resources{kv_link}"), None).await;
+    let r = resolve(&sim, &hub_vnet, &kv).await;
+    assert_eq!(r["answer"]["kind"], "public", "the vault from the hub without its zone's link: {r:#}");
     let pull = may(&sim, &kubelet, "Microsoft.ContainerRegistry/registries/pull/read", &acr).await;
     let assignment = pull["chain"].as_array().unwrap().iter().find(|s| s["detail"].as_str().unwrap().contains("grants")).unwrap()["id"]
         .as_str()

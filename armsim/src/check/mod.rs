@@ -5,7 +5,8 @@
 //!   lives in the admin API. Private zones linked to the VNet answer first (longest zone wins; a
 //!   linked zone without the record is NXDOMAIN, Azure DNS does not fall back to public DNS); the
 //!   public names of services with a private endpoint are CNAMEs to their `privatelink.` name, as
-//!   Azure's public DNS answers them; anything else is a public name.
+//!   Azure's public DNS answers them, which without a linked zone lead to the public endpoint;
+//!   anything else is a public name.
 //! - Authorization (`/_sim/check/authz`): whether a principal may perform an action (or data
 //!   action) at a scope, from role assignments at the scope or above and the built-in role
 //!   definitions armsim serves.
@@ -90,8 +91,22 @@ fn resolve(st: &State, vnet_key: &str, name: &str, chain: &mut Vec<Value>, depth
             return resolve(st, vnet_key, &target, chain, depth + 1);
         }
     }
+    // Outside a linked zone a PaaS privatelink name goes on, in public DNS, to the service's public
+    // endpoint (where its firewall decides); other privatelink names (AKS's) have no public record.
+    for (suffix, pl_zone) in PRIVATE_LINK_ZONES {
+        if let Some(label) = name.strip_suffix(&format!(".{pl_zone}")).filter(|l| !l.contains('.'))
+            && let Some(pe) = private_endpoint_to(st, label, suffix)
+        {
+            chain.push(step(
+                "public DNS",
+                &pe,
+                format!("no zone for {pl_zone} is linked to the VNet: the name resolves to the public endpoint"),
+            ));
+            return json!({"kind": "public", "ips": []});
+        }
+    }
     if name.contains(".privatelink.") || name.starts_with("privatelink.") {
-        chain.push(step("public DNS", "", "privatelink names have no public records"));
+        chain.push(step("public DNS", "", "no public record for this privatelink name"));
         return json!({"kind": "nxdomain", "ips": []});
     }
     chain.push(step("public DNS", "", "no private zone linked to the VNet holds the name; Azure-provided public resolution"));
